@@ -1,28 +1,75 @@
+// The write side of Log: open and recovery, append and acknowledgement, roll, truncate, close.
+// Reads are in log_read.cc.
+
 #include "log/log.h"
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
+#include <map>
 #include <utility>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "base/status_macros.h"
 #include "log/batch_validator.h"
+#include "log/flusher.h"
 
 namespace varve {
+namespace {
 
-absl::Status FileSlice::AppendTo(std::string* out) const {
-  const size_t old_size = out->size();
-  out->resize(old_size + size);
-  absl::Status s = segment->log_file()->ReadExact(position, absl::MakeSpan(*out).subspan(old_size));
-  if (!s.ok()) out->resize(old_size);
-  return s;
+// Per-partition files beside the segments (docs/format.md, "Checkpoints").
+constexpr char kRecoveryPointFile[] = "recovery-point-offset-checkpoint";
+constexpr char kLogStartFile[] = "log-start-offset-checkpoint";
+constexpr char kCleanShutdownFile[] = ".varve-clean-shutdown";
+
+struct CleanShutdown {
+  int64_t active_base;
+  Segment::ActiveState state;
+};
+
+// Parses the clean-shutdown entries; nullopt (with the reason in *why) if anything is off.
+std::optional<CleanShutdown> ParseCleanShutdown(const std::vector<std::string>& entries,
+                                                std::string* why) {
+  std::map<std::string, std::vector<int64_t>> fields;
+  for (const std::string& entry : entries) {
+    std::vector<std::string> parts = absl::StrSplit(entry, ' ', absl::SkipEmpty());
+    if (parts.empty()) continue;
+    std::vector<int64_t>& values = fields[parts[0]];
+    for (size_t i = 1; i < parts.size(); ++i) {
+      int64_t v;
+      if (!absl::SimpleAtoi(parts[i], &v)) {
+        *why = absl::StrCat("bad number in \"", entry, "\"");
+        return std::nullopt;
+      }
+      values.push_back(v);
+    }
+  }
+  auto get = [&](const char* key, size_t n) -> const std::vector<int64_t>* {
+    auto it = fields.find(key);
+    return it != fields.end() && it->second.size() == n ? &it->second : nullptr;
+  };
+  const auto* base = get("active_base", 1);
+  const auto* size = get("size", 1);
+  const auto* next = get("next_offset", 1);
+  const auto* max_ts = get("max_timestamp", 2);
+  const auto* rolling = get("rolling_base_timestamp", 1);
+  if (!base || !size || !next || !max_ts || !rolling) {
+    *why = "missing or malformed fields";
+    return std::nullopt;
+  }
+  CleanShutdown clean;
+  clean.active_base = (*base)[0];
+  clean.state.size = (*size)[0];
+  clean.state.next_offset = (*next)[0];
+  clean.state.max_timestamp = TimestampOffset{(*max_ts)[0], (*max_ts)[1]};
+  clean.state.rolling_base_timestamp = (*rolling)[0];
+  return clean;
 }
 
-absl::Status ReadResult::AppendTo(std::string* out) const {
-  out->reserve(out->size() + size_bytes);
-  for (const FileSlice& slice : slices) RETURN_IF_ERROR(slice.AppendTo(out));
-  return absl::OkStatus();
-}
+}  // namespace
 
 Log::Log(std::string dir, const LogOptions& options) : dir_(std::move(dir)), options_(options) {}
 
@@ -45,53 +92,166 @@ absl::StatusOr<std::unique_ptr<Log>> Log::Open(const std::string& dir, const Log
 absl::Status Log::Load() {
   FileSystem* fs = options_.fs;
   RETURN_IF_ERROR(fs->CreateDir(dir_));
+  ASSIGN_OR_RETURN(io_, IoBackend::Create(options_.io_backend));
+  recovery_checkpoint_ = std::make_shared<OffsetCheckpoint>(fs, JoinPath(dir_, kRecoveryPointFile));
+  start_checkpoint_ = std::make_unique<OffsetCheckpoint>(fs, JoinPath(dir_, kLogStartFile));
+
   ASSIGN_OR_RETURN(std::vector<std::string> names, fs->ListDir(dir_));
   std::vector<int64_t> bases;
   for (const std::string& name : names) {
     if (std::optional<int64_t> base = ParseSegmentLogFileName(name)) bases.push_back(*base);
   }
-  // Index files without their .log are leftovers of a deleted segment (reference §2.9).
   for (const std::string& name : names) {
+    bool remove = absl::EndsWith(name, ".tmp");  // an interrupted checkpoint write
+    // Index files without their .log are leftovers of a deleted segment (reference §2.9).
     for (absl::string_view suffix : {".index", ".timeindex"}) {
       if (name.size() != 20 + suffix.size() || name.substr(20) != suffix) continue;
       std::optional<int64_t> base = ParseSegmentLogFileName(name.substr(0, 20) + ".log");
-      if (base && std::find(bases.begin(), bases.end(), *base) == bases.end()) {
-        RETURN_IF_ERROR(fs->Remove(JoinPath(dir_, name)));
-      }
+      remove |= base && std::find(bases.begin(), bases.end(), *base) == bases.end();
     }
+    if (remove) RETURN_IF_ERROR(fs->Remove(JoinPath(dir_, name)));
   }
   std::sort(bases.begin(), bases.end());
-  const int64_t now = NowMs();
 
+  // Checkpoints that cannot be read are not fatal: they only let us skip work.
+  std::optional<CleanShutdown> clean;
+  const std::string marker = JoinPath(dir_, kCleanShutdownFile);
+  absl::StatusOr<std::vector<std::string>> marker_entries = ReadCheckpoint(fs, marker);
+  const bool marker_exists = !absl::IsNotFound(marker_entries.status());
+  if (marker_entries.ok()) {
+    std::string why;
+    clean = ParseCleanShutdown(*marker_entries, &why);
+    if (!clean) absl::StrAppend(&open_info_.notes, marker, ": ", why, "; ");
+  } else if (marker_exists) {
+    absl::StrAppend(&open_info_.notes, marker_entries.status().message(), "; ");
+  }
+  int64_t recovery_point = 0;
+  if (absl::StatusOr<std::optional<int64_t>> rp = recovery_checkpoint_->Read(); rp.ok()) {
+    recovery_point = rp->value_or(0);
+  } else {
+    absl::StrAppend(&open_info_.notes, rp.status().message(), "; ");
+  }
+  int64_t start_offset = -1;
+  if (absl::StatusOr<std::optional<int64_t>> so = start_checkpoint_->Read(); so.ok()) {
+    start_offset = so->value_or(-1);
+  } else {
+    absl::StrAppend(&open_info_.notes, so.status().message(), "; ");
+  }
+  open_info_.recovery_point = recovery_point;
+
+  const int64_t now = NowMs();
   std::lock_guard append_lock(append_mu_);
   std::unique_lock structure_lock(structure_mu_);
   if (bases.empty()) {
-    ASSIGN_OR_RETURN(std::shared_ptr<Segment> seg,
-                     Segment::Create(fs, dir_, /*base_offset=*/0, options_.config, now));
+    ASSIGN_OR_RETURN(
+        std::shared_ptr<Segment> seg,
+        Segment::Create(fs, dir_, std::max<int64_t>(start_offset, 0), options_.config, now));
     segments_.push_back(std::move(seg));
-  } else {
-    for (size_t i = 0; i < bases.size(); ++i) {
-      const bool active = i + 1 == bases.size();
-      ASSIGN_OR_RETURN(std::shared_ptr<Segment> seg,
-                       Segment::Open(fs, dir_, bases[i], options_.config, active, now));
-      if (active) RETURN_IF_ERROR(seg->Recover().status());
-      if (!segments_.empty() && segments_.back()->next_offset() > seg->base_offset()) {
-        return absl::DataLossError(
-            absl::StrCat("segment ", segments_.back()->log_path(), " holds offsets up to ",
-                         segments_.back()->next_offset() - 1, ", overlapping the next segment ",
-                         seg->log_path()));
-      }
-      segments_.push_back(std::move(seg));
+  } else if (clean && clean->active_base == bases.back()) {
+    absl::Status opened;
+    for (size_t i = 0; i + 1 < bases.size() && opened.ok(); ++i) {
+      absl::StatusOr<std::shared_ptr<Segment>> seg =
+          Segment::OpenSealed(fs, dir_, bases[i], bases[i + 1], options_.config, now);
+      if (seg.ok()) segments_.push_back(std::move(*seg));
+      opened = seg.status();
     }
+    if (opened.ok()) {
+      absl::StatusOr<std::shared_ptr<Segment>> active =
+          Segment::OpenActive(fs, dir_, bases.back(), options_.config, now, &clean->state);
+      if (active.ok()) segments_.push_back(std::move(*active));
+      opened = active.status();
+    }
+    if (opened.ok()) {
+      open_info_.clean_shutdown = true;
+    } else if (absl::IsFailedPrecondition(opened)) {
+      // The files changed after the clean shutdown: recover as after a crash.
+      absl::StrAppend(&open_info_.notes, opened.message(), "; ");
+      segments_.clear();
+      RETURN_IF_ERROR(RecoverSegments(bases, recovery_point));
+    } else {
+      return opened;
+    }
+  } else {
+    RETURN_IF_ERROR(RecoverSegments(bases, recovery_point));
   }
-  start_offset_.store(segments_.front()->base_offset(), std::memory_order_release);
-  end_offset_.store(segments_.back()->next_offset(), std::memory_order_release);
+  const int64_t end = segments_.back()->next_offset();
+  start_offset_.store(std::clamp(start_offset, segments_.front()->base_offset(), end),
+                      std::memory_order_release);
+  end_offset_.store(end, std::memory_order_release);
+  commit_ = std::make_shared<GroupCommit>(io_, end);
+  if (marker_exists) {
+    // From here on a crash is not a clean shutdown: the marker must be gone for good first.
+    RETURN_IF_ERROR(fs->Remove(marker));
+    RETURN_IF_ERROR(fs->SyncDir(dir_));
+  }
   return absl::OkStatus();
 }
 
-absl::StatusOr<AppendInfo> Log::Append(absl::Span<const RecordToAppend> records) {
+absl::Status Log::RecoverSegments(const std::vector<int64_t>& bases, int64_t recovery_point) {
+  FileSystem* fs = options_.fs;
+  const int64_t now = NowMs();
+  const bool cut_anywhere = options_.recovery_mode == RecoveryMode::kTruncateAtFirstCorruption;
+  std::vector<std::shared_ptr<Segment>> scanned;
+  for (size_t i = 0; i < bases.size(); ++i) {
+    const bool last = i + 1 == bases.size();
+    const int64_t next_base = last ? std::numeric_limits<int64_t>::max() : bases[i + 1];
+    // Segments wholly below the recovery point were synced, indexes included: trust them.
+    if (!last && next_base <= recovery_point) {
+      absl::StatusOr<std::shared_ptr<Segment>> seg =
+          Segment::OpenSealed(fs, dir_, bases[i], next_base, options_.config, now);
+      if (seg.ok()) {
+        segments_.push_back(std::move(*seg));
+        continue;
+      }
+      if (!absl::IsDataLoss(seg.status()) || !cut_anywhere) return seg.status();
+      // Truncating mode: scan it like the rest and cut at the corruption.
+    }
+    ASSIGN_OR_RETURN(std::shared_ptr<Segment> seg,
+                     Segment::OpenActive(fs, dir_, bases[i], options_.config, now, nullptr));
+    ++open_info_.segments_scanned;
+    ASSIGN_OR_RETURN(int64_t invalid, seg->Recover(/*truncate_invalid_tail=*/last || cut_anywhere));
+    scanned.push_back(seg);
+    if (invalid > 0 && !last && !cut_anywhere) {
+      return absl::DataLossError(absl::StrCat(
+          "segment ", seg->log_path(), " is corrupt at byte ", seg->size(), " (", invalid,
+          " bytes after it are not valid batches) and later segments exist; nothing was cut. "
+          "Open with RecoveryMode::kTruncateAtFirstCorruption to truncate the log there"));
+    }
+    open_info_.bytes_truncated += invalid;
+    if (invalid > 0 && !last) {
+      // Kafka's rule: whatever follows a truncation point is gone too.
+      for (size_t j = i + 1; j < bases.size(); ++j) {
+        const std::string stem = JoinPath(dir_, SegmentFileStem(bases[j]));
+        ASSIGN_OR_RETURN(std::unique_ptr<File> f, fs->Open(stem + ".log", OpenMode::kReadOnly));
+        ASSIGN_OR_RETURN(int64_t size, f->Size());
+        open_info_.bytes_truncated += size;
+        for (absl::string_view suffix : {".log", ".index", ".timeindex"}) {
+          absl::Status removed = fs->Remove(absl::StrCat(stem, suffix));
+          if (!removed.ok() && !absl::IsNotFound(removed)) return removed;
+        }
+        ++open_info_.segments_deleted;
+      }
+      segments_.push_back(std::move(seg));
+      break;
+    }
+    if (!last) {
+      if (seg->next_offset() > next_base) {
+        return absl::DataLossError(absl::StrCat("segment ", seg->log_path(),
+                                                " holds offsets up to ", seg->next_offset() - 1,
+                                                ", overlapping the next segment at ", next_base));
+      }
+      RETURN_IF_ERROR(seg->Seal());
+    }
+    segments_.push_back(std::move(seg));
+  }
+  // What we recovered may exist only in the page cache (the process died, the machine did not):
+  // make it durable before anything new is acknowledged on top of it.
+  for (const std::shared_ptr<Segment>& seg : scanned) RETURN_IF_ERROR(seg->Sync(io_.get()));
+  return recovery_checkpoint_->Write(segments_.back()->next_offset());
+}
+
+absl::Status Log::BuildBatch(absl::Span<const RecordToAppend> records) {
   if (records.empty()) return absl::InvalidArgumentError("Append needs at least one record");
-  std::lock_guard lock(append_mu_);
   const int64_t now = NowMs();
   builder_.Reset(BatchBuilder::Options());
   for (const RecordToAppend& r : records) {
@@ -103,28 +263,87 @@ absl::StatusOr<AppendInfo> Log::Append(absl::Span<const RecordToAppend> records)
         absl::StrCat("batch of ", records.size(), " records is ", build_buffer_.size(),
                      " bytes, above max.message.bytes=", options_.config.max_message_bytes));
   }
-  return AppendValidated(absl::MakeSpan(build_buffer_), DecodeBatchHeader(build_buffer_.data()));
+  return absl::OkStatus();
 }
 
-absl::StatusOr<AppendInfo> Log::AppendBatch(absl::Span<char> batch) {
+absl::StatusOr<AppendInfo> Log::Append(absl::Span<const RecordToAppend> records) {
+  PendingAppend pending;
+  {
+    std::lock_guard lock(append_mu_);
+    RETURN_IF_ERROR(BuildBatch(records));
+    RETURN_IF_ERROR(AppendLocked(absl::MakeSpan(build_buffer_),
+                                 DecodeBatchHeader(build_buffer_.data()),
+                                 /*may_lead=*/true, &pending));
+  }
+  return Acknowledge(&pending);
+}
+
+void Log::AppendAsync(absl::Span<const RecordToAppend> records, AppendCallback done) {
+  PendingAppend pending;
+  absl::Status status;
+  {
+    std::lock_guard lock(append_mu_);
+    status = BuildBatch(records);
+    if (status.ok()) {
+      status = AppendLocked(absl::MakeSpan(build_buffer_), DecodeBatchHeader(build_buffer_.data()),
+                            /*may_lead=*/false, &pending);
+    }
+  }
+  if (!status.ok()) return done(status);
+  AcknowledgeAsync(&pending, std::move(done));
+}
+
+namespace {
+
+absl::StatusOr<BatchHeader> ValidateForAppend(absl::Span<char> batch, const LogConfig& config) {
   ValidationOptions validation;
-  validation.max_message_bytes = options_.config.max_message_bytes;
+  validation.max_message_bytes = config.max_message_bytes;
   validation.from_client = false;
   BatchHeader header;
   BatchCheck check =
       ValidateBatch(absl::string_view(batch.data(), batch.size()), validation, &header);
   if (!check.ok()) return check.ToStatus();
-  std::lock_guard lock(append_mu_);
-  return AppendValidated(batch, header);
+  return header;
 }
 
-absl::StatusOr<AppendInfo> Log::AppendValidated(absl::Span<char> batch, BatchHeader header) {
+}  // namespace
+
+absl::StatusOr<AppendInfo> Log::AppendBatch(absl::Span<char> batch) {
+  ASSIGN_OR_RETURN(BatchHeader header, ValidateForAppend(batch, options_.config));
+  PendingAppend pending;
+  {
+    std::lock_guard lock(append_mu_);
+    RETURN_IF_ERROR(AppendLocked(batch, header, /*may_lead=*/true, &pending));
+  }
+  return Acknowledge(&pending);
+}
+
+void Log::AppendBatchAsync(absl::Span<char> batch, AppendCallback done) {
+  absl::StatusOr<BatchHeader> header = ValidateForAppend(batch, options_.config);
+  if (!header.ok()) return done(header.status());
+  PendingAppend pending;
+  absl::Status status;
+  {
+    std::lock_guard lock(append_mu_);
+    status = AppendLocked(batch, *header, /*may_lead=*/false, &pending);
+  }
+  if (!status.ok()) return done(status);
+  AcknowledgeAsync(&pending, std::move(done));
+}
+
+absl::Status Log::AppendLocked(absl::Span<char> batch, BatchHeader header, bool may_lead,
+                               PendingAppend* pending) {
   // segments_ only changes under append_mu_, which we hold, so `active` stays valid.
-  Segment* active;
+  std::shared_ptr<Segment> active;
   {
     std::shared_lock l(structure_mu_);
     if (closed_) return absl::FailedPreconditionError(absl::StrCat("log ", dir_, " is closed"));
-    active = segments_.back().get();
+    active = segments_.back();
+  }
+  if (absl::Status failed = commit_->failure(); !failed.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("log ", dir_, " stopped accepting appends after an fdatasync failed (",
+                     failed.message(), "); reopen it to recover"));
   }
   if (header.size_bytes() > options_.config.segment_bytes) {
     return absl::InvalidArgumentError(
@@ -137,132 +356,104 @@ absl::StatusOr<AppendInfo> Log::AppendValidated(absl::Span<char> batch, BatchHea
   header.base_offset = base_offset;
   header.partition_leader_epoch = leader_epoch_.load();
 
-  const int64_t now = NowMs();
-  AppendInfo info;
-  info.roll = active->ShouldRoll(header, now);
+  AppendInfo& info = pending->info;
+  info.roll = active->ShouldRoll(header, NowMs());
   if (info.roll != RollReason::kNone) {
-    ASSIGN_OR_RETURN(active, Roll(base_offset));
+    ASSIGN_OR_RETURN(Segment * next, Roll(base_offset));
+    std::shared_lock l(structure_mu_);
+    active = segments_.back();
+    assert(active.get() == next);
   }
-  RETURN_IF_ERROR(active->Append(absl::string_view(batch.data(), batch.size()), header));
+  // In group_commit mode an appender that finds no sync running leads the next one, linking
+  // it to its own write (one io_uring submission).
+  pending->lead =
+      may_lead && options_.config.durability == DurabilityMode::kGroupCommit && commit_->TryLead();
+  absl::Status written = active->Append(absl::string_view(batch.data(), batch.size()), header,
+                                        io_.get(), pending->lead ? &pending->sync : nullptr);
+  if (!written.ok()) {
+    if (pending->lead) commit_->FinishLead(commit_->durable_offset(), absl::OkStatus());
+    return written;
+  }
+  pending->file = active->log_file();
+  commit_->Written(active, header.last_offset() + 1, header.size_bytes(), pending->lead);
   end_offset_.store(header.last_offset() + 1, std::memory_order_release);
   info.base_offset = base_offset;
   info.last_offset = header.last_offset();
   info.max_timestamp = header.max_timestamp;
   info.size_bytes = header.size_bytes();
-  return info;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<AppendInfo> Log::Acknowledge(PendingAppend* pending) {
+  const int64_t end = pending->info.last_offset + 1;
+  if (pending->lead) {
+    commit_->FinishLead(end, io_->WaitSync(pending->file.get(), &pending->sync));
+  }
+  if (options_.config.durability == DurabilityMode::kGroupCommit) {
+    RETURN_IF_ERROR(commit_->WaitDurable(end));
+  }
+  AfterAppend();
+  return pending->info;
+}
+
+void Log::AcknowledgeAsync(PendingAppend* pending, AppendCallback done) {
+  assert(!pending->lead);
+  AfterAppend();
+  if (options_.config.durability != DurabilityMode::kGroupCommit) return done(pending->info);
+  commit_->OnDurable(pending->info.last_offset + 1,
+                     [info = pending->info, done = std::move(done)](absl::Status status) {
+                       if (status.ok()) {
+                         done(info);
+                       } else {
+                         done(status);
+                       }
+                     });
+}
+
+void Log::AfterAppend() {
+  if (options_.config.durability != DurabilityMode::kInterval) return;
+  if (commit_->unsynced_bytes() >= options_.config.flush_interval_bytes) {
+    commit_->SyncInBackground(0);
+  } else {
+    commit_->SyncInBackground(options_.config.flush_interval_ms);
+  }
+}
+
+absl::Status Log::Flush() {
+  {
+    std::shared_lock l(structure_mu_);
+    if (closed_) return absl::FailedPreconditionError(absl::StrCat("log ", dir_, " is closed"));
+  }
+  return commit_->SyncAll();
 }
 
 absl::StatusOr<Segment*> Log::Roll(int64_t new_base_offset) {
   ASSIGN_OR_RETURN(std::shared_ptr<Segment> next,
                    Segment::Create(options_.fs, dir_, new_base_offset, options_.config, NowMs()));
-  std::unique_lock l(structure_mu_);
-  absl::Status sealed = segments_.back()->Seal();
-  if (!sealed.ok()) {
-    next->DeleteFiles().IgnoreError();
-    return sealed;
-  }
-  segments_.push_back(std::move(next));
-  return segments_.back().get();
-}
-
-absl::StatusOr<bool> Log::CollectFromSegment(const std::shared_ptr<Segment>& seg,
-                                             const BatchLocation& location, int64_t max_bytes,
-                                             int64_t bound, ReadResult* result) const {
-  const int64_t limit = seg->size();
-  const int64_t start = location.position;
-  int64_t position = start;
-  int64_t last_offset = -1;
-  BatchHeader header = location.header;
-  while (true) {
-    if (header.last_offset() >= bound) break;
-    // At least one whole batch, however large; after that, only what fits the budget.
-    if (result->size_bytes + (position - start) > 0 &&
-        result->size_bytes + (position - start) + header.size_bytes() > max_bytes) {
-      break;
+  std::shared_ptr<Segment> sealed;
+  {
+    std::unique_lock l(structure_mu_);
+    sealed = segments_.back();
+    absl::Status status = sealed->Seal();
+    if (!status.ok()) {
+      next->DeleteFiles().IgnoreError();
+      return status;
     }
-    last_offset = header.last_offset();
-    position += header.size_bytes();
-    // Jump over whole batches through the index instead of reading every header: batches
-    // before an entry's position all end below the entry's offset.
-    std::optional<OffsetPosition> jump =
-        seg->IndexEntryAtOrBefore(start + (max_bytes - result->size_bytes));
-    if (jump && jump->position > position && jump->offset < bound) {
-      position = jump->position;
-      ASSIGN_OR_RETURN(header, seg->ReadBatchHeader(position, limit));
-      // The batch before the jump target ends just below the target's base offset.
-      last_offset = header.base_offset - 1;
-      continue;
-    }
-    if (position >= limit) break;
-    ASSIGN_OR_RETURN(header, seg->ReadBatchHeader(position, limit));
+    segments_.push_back(next);
   }
-  if (position > start) {
-    result->slices.push_back(
-        FileSlice{seg, start, position - start, location.header.base_offset, last_offset});
-    result->size_bytes += position - start;
-  }
-  // Complete unless we ran off the end of this segment's data.
-  return position < limit;
-}
-
-absl::StatusOr<ReadResult> Log::Read(int64_t offset, int64_t max_bytes,
-                                     std::optional<int64_t> upper_bound) const {
-  std::shared_lock l(structure_mu_);
-  if (closed_) return absl::FailedPreconditionError(absl::StrCat("log ", dir_, " is closed"));
-  ReadResult result;
-  result.log_end_offset = end_offset_.load(std::memory_order_acquire);
-  result.log_start_offset = start_offset_.load(std::memory_order_acquire);
-  if (offset < result.log_start_offset || offset > result.log_end_offset) {
-    return absl::OutOfRangeError(absl::StrCat("offset ", offset, " is outside log ", dir_, " [",
-                                              result.log_start_offset, ", ", result.log_end_offset,
-                                              "]"));
-  }
-  const int64_t bound =
-      std::min(upper_bound.value_or(result.log_end_offset), result.log_end_offset);
-  if (offset >= bound) return result;
-  // The last segment whose base offset is <= offset.
-  auto it = std::upper_bound(
-      segments_.begin(), segments_.end(), offset,
-      [](int64_t o, const std::shared_ptr<Segment>& s) { return o < s->base_offset(); });
-  if (it != segments_.begin()) --it;
-  for (; it != segments_.end(); ++it) {
-    const std::shared_ptr<Segment>& seg = *it;
-    ASSIGN_OR_RETURN(std::optional<BatchLocation> location, seg->FindBatch(offset, seg->size()));
-    if (!location) continue;
-    ASSIGN_OR_RETURN(bool done, CollectFromSegment(seg, *location, max_bytes, bound, &result));
-    if (done) break;
-  }
-  return result;
-}
-
-LogReader Log::NewReader(int64_t offset, std::optional<int64_t> upper_bound) const {
-  return LogReader(this, offset, upper_bound);
-}
-
-absl::StatusOr<std::optional<TimestampAndOffset>> Log::OffsetForTimestamp(int64_t timestamp) const {
-  std::shared_lock l(structure_mu_);
-  if (closed_) return absl::FailedPreconditionError(absl::StrCat("log ", dir_, " is closed"));
-  const int64_t end = end_offset_.load(std::memory_order_acquire);
-  for (const std::shared_ptr<Segment>& seg : segments_) {
-    if (seg->max_timestamp().timestamp < timestamp) continue;
-    ASSIGN_OR_RETURN(std::optional<BatchLocation> loc,
-                     seg->FindBatchForTimestamp(timestamp, seg->size()));
-    if (!loc || loc->header.base_offset >= end) continue;
-    if (loc->header.compression() != Compression::kNone) {
-      return TimestampAndOffset{loc->header.max_timestamp, loc->header.base_offset};
-    }
-    std::string bytes(loc->header.size_bytes(), '\0');
-    RETURN_IF_ERROR(seg->log_file()->ReadExact(loc->position, absl::MakeSpan(bytes)));
-    RecordIterator records(bytes);
-    RecordView r;
-    while (records.Next(&r)) {
-      if (r.timestamp >= timestamp) return TimestampAndOffset{r.timestamp, r.offset};
-    }
-    RETURN_IF_ERROR(records.status());
-    // MaxTimestamp >= timestamp but no record is: a producer wrote an inconsistent header.
-    return TimestampAndOffset{loc->header.max_timestamp, loc->header.base_offset};
-  }
-  return std::nullopt;
+  // The sealed segment's trimmed indexes must reach the disk too before the recovery point
+  // passes it. That, and its data in page_cache mode, happens in the background.
+  commit_->Written(sealed, new_base_offset, 0, /*linked=*/false);
+  std::weak_ptr<GroupCommit> weak_commit = commit_;
+  std::weak_ptr<OffsetCheckpoint> weak_checkpoint = recovery_checkpoint_;
+  Flusher::Global().Run([weak_commit, weak_checkpoint, new_base_offset] {
+    std::shared_ptr<GroupCommit> commit = weak_commit.lock();
+    std::shared_ptr<OffsetCheckpoint> checkpoint = weak_checkpoint.lock();
+    if (!commit || !checkpoint || !commit->SyncAll().ok()) return;
+    // Everything below the new segment is durable, indexes included.
+    checkpoint->Advance(new_base_offset).IgnoreError();
+  });
+  return next.get();
 }
 
 absl::Status Log::Truncate(int64_t offset) {
@@ -270,6 +461,8 @@ absl::Status Log::Truncate(int64_t offset) {
   std::unique_lock l(structure_mu_);
   if (closed_) return absl::FailedPreconditionError(absl::StrCat("log ", dir_, " is closed"));
   if (offset >= end_offset_.load()) return absl::OkStatus();
+  // No sync may touch a segment while it is cut.
+  std::unique_lock pause = commit_->PauseSyncs();
   // Segments entirely at or above `offset` go; the one holding `offset` is cut and becomes
   // active.
   while (!segments_.empty() && segments_.back()->base_offset() >= offset &&
@@ -283,11 +476,27 @@ absl::Status Log::Truncate(int64_t offset) {
                      Segment::Create(options_.fs, dir_, offset, options_.config, NowMs()));
     segments_.push_back(std::move(fresh));
     start_offset_.store(offset, std::memory_order_release);
+    RETURN_IF_ERROR(start_checkpoint_->Write(offset));
   } else {
     RETURN_IF_ERROR(segments_.back()->TruncateTo(offset).status());
   }
-  end_offset_.store(segments_.back()->next_offset(), std::memory_order_release);
-  return absl::OkStatus();
+  const int64_t end = segments_.back()->next_offset();
+  end_offset_.store(end, std::memory_order_release);
+  commit_->ResetTo(end);
+  // A recovery point above the new end would make a later recovery skip the rewritten tail.
+  RETURN_IF_ERROR(segments_.back()->Sync(io_.get()));
+  return recovery_checkpoint_->Write(std::min(end, segments_.back()->base_offset()));
+}
+
+absl::Status Log::WriteCleanShutdown() {
+  const std::shared_ptr<Segment>& active = segments_.back();
+  Segment::ActiveState s = active->active_state();
+  return WriteCheckpoint(
+      options_.fs, JoinPath(dir_, kCleanShutdownFile),
+      {absl::StrCat("active_base ", active->base_offset()), absl::StrCat("size ", s.size),
+       absl::StrCat("next_offset ", s.next_offset),
+       absl::StrCat("max_timestamp ", s.max_timestamp.timestamp, " ", s.max_timestamp.offset),
+       absl::StrCat("rolling_base_timestamp ", s.rolling_base_timestamp)});
 }
 
 absl::Status Log::Close() {
@@ -295,76 +504,19 @@ absl::Status Log::Close() {
   std::unique_lock l(structure_mu_);
   if (closed_) return absl::OkStatus();
   closed_ = true;
-  absl::Status status;
+  if (segments_.empty()) return absl::OkStatus();  // Load failed
+  // Data first, then trimmed and synced indexes, then the checkpoints, then the marker that
+  // says all of it can be trusted without a scan.
+  absl::Status status = commit_ ? commit_->SyncAll() : absl::OkStatus();
+  if (status.ok()) status = segments_.back()->SealIndexesForClose();
+  if (status.ok()) status = recovery_checkpoint_->Write(segments_.back()->next_offset());
+  if (status.ok() && start_offset() != segments_.front()->base_offset()) {
+    status = start_checkpoint_->Write(start_offset());
+  }
+  if (status.ok()) status = WriteCleanShutdown();
   for (const std::shared_ptr<Segment>& seg : segments_) status.Update(seg->Close());
   segments_.clear();
   return status;
-}
-
-std::vector<int64_t> Log::SegmentBaseOffsets() const {
-  std::shared_lock l(structure_mu_);
-  std::vector<int64_t> bases;
-  for (const std::shared_ptr<Segment>& seg : segments_) bases.push_back(seg->base_offset());
-  return bases;
-}
-
-int64_t Log::SizeBytes() const {
-  std::shared_lock l(structure_mu_);
-  int64_t total = 0;
-  for (const std::shared_ptr<Segment>& seg : segments_) total += seg->size();
-  return total;
-}
-
-bool LogReader::Fill() {
-  records_.reset();
-  batches_.reset();
-  buffer_.clear();
-  absl::StatusOr<ReadResult> read = log_->Read(next_offset_, kChunkBytes, upper_bound_);
-  if (!read.ok()) {
-    status_ = read.status();
-    return false;
-  }
-  if (read->empty()) return false;
-  if (absl::Status s = read->AppendTo(&buffer_); !s.ok()) {
-    status_ = s;
-    return false;
-  }
-  batches_.emplace(buffer_, read->slices.front().position);
-  return true;
-}
-
-bool LogReader::NextBatch(BatchView* batch) {
-  if (!status_.ok()) return false;
-  records_.reset();
-  while (true) {
-    if (batches_ && batches_->Next(batch)) {
-      next_offset_ = batch->header.last_offset() + 1;
-      return true;
-    }
-    if (batches_ && !batches_->status().ok()) {
-      status_ = batches_->status();
-      return false;
-    }
-    if (!Fill()) return false;
-  }
-}
-
-bool LogReader::NextRecord(RecordView* record) {
-  while (true) {
-    if (records_) {
-      while (records_->Next(record)) {
-        if (record->offset >= start_offset_) return true;
-      }
-      if (!records_->status().ok()) {
-        status_ = records_->status();
-        return false;
-      }
-      records_.reset();
-    }
-    BatchView batch;
-    if (!NextBatch(&batch)) return false;
-    records_.emplace(batch.bytes);
-  }
 }
 
 }  // namespace varve

@@ -26,8 +26,17 @@
 //     but bytes that Truncate removed can no longer be read through them (FileSlice::AppendTo
 //     reports DataLoss instead of returning other data's bytes).
 //
-// Durability: appends reach the operating system's page cache (Kafka's default): they survive
-// a process crash but not a power loss. Named durability modes arrive with docs/durability.md.
+// Durability: LogConfig::durability names when Append returns (log/durability.h,
+// docs/durability.md). In group_commit mode Append blocks until an fdatasync covers the batch,
+// sharing that fdatasync with concurrent appenders; AppendAsync instead returns at once and calls
+// back when durable, so a network thread never blocks on the disk. No mode runs an fdatasync on
+// the appending thread except a group_commit Append that is waiting for one anyway.
+//
+// Crash safety: Close() syncs everything and records a clean-shutdown state, so the next Open
+// reads no segment data. After a crash, Open scans only the segments from the recovery-point
+// checkpoint on, truncates a torn tail, and refuses (DataLoss) to cut corruption from the middle
+// of the log unless LogOptions::recovery_mode allows it. After a failed fdatasync the log stops
+// accepting appends (FailedPrecondition with the original error): reopen it to recover.
 //
 // Errors: InvalidArgument for a malformed or oversized batch (the message names the rule and the
 // byte), OutOfRange for offsets outside [start_offset(), end_offset()], FailedPrecondition
@@ -51,8 +60,13 @@
 #include "base/file.h"
 #include "log/batch_builder.h"
 #include "log/batch_reader.h"
+#include "log/checkpoint.h"
+#include "log/durability.h"
+#include "log/group_commit.h"
+#include "log/io_backend.h"
 #include "log/log_config.h"
 #include "log/record_batch.h"
+#include "log/retention.h"
 #include "log/segment.h"
 
 namespace varve {
@@ -60,9 +74,23 @@ namespace varve {
 struct LogOptions {
   LogConfig config;
   FileSystem* fs = PosixFileSystem();
+  // How appends reach the files; kAuto prefers io_uring. See Log::io_backend().
+  IoBackendKind io_backend = IoBackendKind::kAuto;
+  // What opening may cut after an unclean shutdown (log/durability.h).
+  RecoveryMode recovery_mode = RecoveryMode::kTruncateTornTail;
   // Milliseconds since the epoch; tests substitute a fake clock. Used for record timestamps
   // left unset and for time-based rolling of segments without timestamps.
   std::function<int64_t()> now_ms;
+};
+
+// What Log::Open found and did.
+struct LogOpenInfo {
+  bool clean_shutdown = false;  // the clean-shutdown state was found and used: no data read
+  int64_t recovery_point = 0;   // from the checkpoint; scanning started at its segment
+  int segments_scanned = 0;
+  int64_t bytes_truncated = 0;  // torn tail, or everything after a corruption (truncating mode)
+  int segments_deleted = 0;     // after a corruption, in truncating mode
+  std::string notes;            // why a checkpoint or the clean-shutdown state was not used
 };
 
 // One record for Log::Append. Null key or value: std::nullopt.
@@ -83,14 +111,18 @@ struct AppendInfo {
 };
 
 // A run of whole batches inside one segment file: what a fetch sends with sendfile(2).
+// A slice pins its segment's open files (a handle of the process-wide budget,
+// log/segment_handle_cache.h): `file` stays open and its bytes readable while the slice lives,
+// even if the budget would evict the segment or the segment is deleted. Drop slices once sent.
 struct FileSlice {
-  std::shared_ptr<const Segment> segment;  // keeps the file open, even if the segment is deleted
-  int64_t position = 0;                    // byte position in the segment's .log file
+  std::shared_ptr<const Segment> segment;
+  std::shared_ptr<File> file;  // the segment's .log, pinned
+  int64_t position = 0;        // byte position in the segment's .log file
   int64_t size = 0;
   int64_t first_offset = 0;  // base offset of the first batch
   int64_t last_offset = 0;   // last offset of the last batch
 
-  int fd() const { return segment->log_file()->fd(); }
+  int fd() const { return file->fd(); }
   // Appends the slice's bytes to *out.
   absl::Status AppendTo(std::string* out) const;
 };
@@ -125,19 +157,32 @@ class Log {
   Log(const Log&) = delete;
   Log& operator=(const Log&) = delete;
 
-  // Builds one uncompressed batch from `records` (at least one) and appends it.
+  using AppendCallback = std::function<void(absl::StatusOr<AppendInfo>)>;
+
+  // Builds one uncompressed batch from `records` (at least one) and appends it. Returns when
+  // the batch is acknowledged per the durability mode.
   absl::StatusOr<AppendInfo> Append(absl::Span<const RecordToAppend> records);
+  // Like Append, but never waits for the disk: the batch is written (offsets assigned, visible
+  // to readers) before this returns, and `done` runs once it is acknowledged per the durability
+  // mode — at once, on this thread, unless the mode is group_commit, then on a background
+  // thread after the covering fdatasync. Errors also go to `done`.
+  void AppendAsync(absl::Span<const RecordToAppend> records, AppendCallback done);
 
   // Appends one pre-built RecordBatch v2 (possibly compressed). The batch is validated (length,
   // magic, CRC, counts, and the records of uncompressed batches); the log assigns its offsets by
   // rewriting BaseOffset and stamps PartitionLeaderEpoch with leader_epoch() — both fields lie
   // outside the CRC — and changes nothing else.
   absl::StatusOr<AppendInfo> AppendBatch(absl::Span<char> batch);
+  void AppendBatchAsync(absl::Span<char> batch, AppendCallback done);
+
+  // Makes everything appended so far durable (fdatasync), whatever the mode.
+  absl::Status Flush();
 
   // Whole batches starting with the one that holds `offset`, up to `max_bytes` in total but at
   // least one whole batch, and only batches whose last offset is below `upper_bound` (default
-  // and maximum: end_offset()). The first batch may begin before `offset`; skip its leading
-  // records. OutOfRange unless start_offset() <= offset <= end_offset().
+  // and maximum: end_offset()), from at most SegmentHandleCache::max_segments_per_read()
+  // segments (each slice pins its segment's files). The first batch may begin before `offset`;
+  // skip its leading records. OutOfRange unless start_offset() <= offset <= end_offset().
   absl::StatusOr<ReadResult> Read(int64_t offset, int64_t max_bytes,
                                   std::optional<int64_t> upper_bound = std::nullopt) const;
 
@@ -155,8 +200,32 @@ class Log {
   // start_offset() empties the log and restarts it at `offset`.
   absl::Status Truncate(int64_t offset);
 
+  // Applies retention.ms, retention.bytes and the log start offset (docs/retention.md):
+  // deletes whole old segments, never one holding offsets at or above `upper_bound` (default:
+  // the end offset; pass the high watermark), never leaving the log without a segment. Readers
+  // holding a deleted segment keep reading it. Persists the new log start offset.
+  struct RetentionResult {
+    int segments_deleted = 0;
+    int64_t bytes_deleted = 0;
+    RetentionReason reason = RetentionReason::kNone;
+    int64_t log_start_offset = 0;
+  };
+  absl::StatusOr<RetentionResult> ApplyRetention(std::optional<int64_t> upper_bound = std::nullopt);
+
+  // Kafka's DeleteRecords: raises the log start offset to `offset` (a lower value changes
+  // nothing), so reads below it fail with OutOfRange, and deletes the segments wholly below it.
+  // OutOfRange if `offset` is above `upper_bound` (default: the end offset).
+  absl::StatusOr<RetentionResult> DeleteRecordsBefore(
+      int64_t offset, std::optional<int64_t> upper_bound = std::nullopt);
+
   // Stops appends and reads; trims the active segment's indexes. Idempotent.
   absl::Status Close();
+
+  // Every offset below this has been covered by a successful fdatasync.
+  int64_t durable_offset() const { return commit_->durable_offset(); }
+  // The backend chosen at open: kIoUring or kPwritev.
+  IoBackendKind io_backend() const { return io_->kind(); }
+  const LogOpenInfo& open_info() const { return open_info_; }
 
   int64_t start_offset() const { return start_offset_.load(std::memory_order_acquire); }
   int64_t end_offset() const { return end_offset_.load(std::memory_order_acquire); }
@@ -173,9 +242,27 @@ class Log {
  private:
   Log(std::string dir, const LogOptions& options);
 
+  // A batch written but not yet acknowledged.
+  struct PendingAppend {
+    AppendInfo info;
+    bool lead = false;  // carries the group commit's linked sync
+    PendingSync sync;
+    std::shared_ptr<File> file;  // pinned: a roll may seal the segment before the sync is reaped
+  };
+
   absl::Status Load();
+  // Opens the segments after an unclean shutdown, scanning from the recovery point.
+  absl::Status RecoverSegments(const std::vector<int64_t>& bases, int64_t recovery_point);
+  absl::Status WriteCleanShutdown();
   int64_t NowMs() const;
-  absl::StatusOr<AppendInfo> AppendValidated(absl::Span<char> batch, BatchHeader header);
+  absl::Status BuildBatch(absl::Span<const RecordToAppend> records);
+  absl::Status AppendLocked(absl::Span<char> batch, BatchHeader header, bool may_lead,
+                            PendingAppend* pending);
+  // Collects the linked sync and waits as the mode requires.
+  absl::StatusOr<AppendInfo> Acknowledge(PendingAppend* pending);
+  void AcknowledgeAsync(PendingAppend* pending, AppendCallback done);
+  void AfterAppend();
+  absl::StatusOr<RetentionResult> RetainLocked(int64_t upper_bound);
   // Seals the active segment and starts a new one at `new_base_offset`; returns it.
   absl::StatusOr<Segment*> Roll(int64_t new_base_offset);
   // Collects whole batches of `seg` from `location` into *result within the budget and bound;
@@ -201,6 +288,12 @@ class Log {
   std::atomic<int64_t> start_offset_{0};
   std::atomic<int64_t> end_offset_{0};
   std::atomic<int32_t> leader_epoch_{0};
+  LogOpenInfo open_info_;
+  std::shared_ptr<IoBackend> io_;
+  std::shared_ptr<GroupCommit> commit_;
+  // Writes the recovery-point checkpoint; shared with background tasks.
+  std::shared_ptr<OffsetCheckpoint> recovery_checkpoint_;
+  std::unique_ptr<OffsetCheckpoint> start_checkpoint_;
   // Guarded by append_mu_.
   BatchBuilder builder_;
   std::string build_buffer_;

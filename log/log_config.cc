@@ -43,6 +43,10 @@ absl::Status LogConfig::Validate() const {
   if (auto s = CheckAtLeast("index.interval.bytes", index_interval_bytes, 0); !s.ok()) return s;
   if (auto s = CheckAtLeast("segment.index.bytes", segment_index_bytes, 24); !s.ok()) return s;
   if (auto s = CheckAtLeast("max.message.bytes", max_message_bytes, 0); !s.ok()) return s;
+  if (auto s = CheckAtLeast("retention.ms", retention_ms, -1); !s.ok()) return s;
+  if (auto s = CheckAtLeast("retention.bytes", retention_bytes, -1); !s.ok()) return s;
+  if (auto s = CheckAtLeast("flush.ms", flush_interval_ms, 1); !s.ok()) return s;
+  if (auto s = CheckAtLeast("varve.flush.bytes", flush_interval_bytes, 1); !s.ok()) return s;
   return absl::OkStatus();
 }
 
@@ -63,6 +67,22 @@ absl::StatusOr<LogConfig> LogConfig::FromProperties(const std::map<std::string, 
       s = ParseInto(key, value, &c.segment_index_bytes);
     } else if (key == "max.message.bytes") {
       s = ParseInto(key, value, &c.max_message_bytes);
+    } else if (key == "retention.ms") {
+      s = ParseInto(key, value, &c.retention_ms);
+    } else if (key == "retention.bytes") {
+      s = ParseInto(key, value, &c.retention_bytes);
+    } else if (key == "flush.ms") {
+      s = ParseInto(key, value, &c.flush_interval_ms);
+    } else if (key == "varve.flush.bytes") {
+      s = ParseInto(key, value, &c.flush_interval_bytes);
+    } else if (key == "varve.durability") {
+      absl::StatusOr<DurabilityMode> mode = ParseDurabilityMode(value);
+      if (mode.ok()) {
+        c.durability = *mode;
+      } else {
+        s = absl::InvalidArgumentError(
+            absl::StrCat("config varve.durability: ", mode.status().message()));
+      }
     } else {
       s = absl::InvalidArgumentError(absl::StrCat("unknown log config key \"", key, "\""));
     }

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "log/durability.h"
 
 namespace varve {
 
@@ -36,6 +37,20 @@ struct LogConfig {
   int32_t segment_index_bytes = 10 * 1024 * 1024;
   // max.message.bytes: the largest batch accepted, in bytes including its 12-byte log overhead.
   int32_t max_message_bytes = 1048588;
+  // retention.ms: sealed segments whose newest record timestamp is older than this are deleted
+  // by retention; -1 keeps them forever.
+  int64_t retention_ms = 7LL * 24 * 60 * 60 * 1000;
+  // retention.bytes: the oldest sealed segments are deleted while the log would stay at least
+  // this large without them; -1 means no size limit.
+  int64_t retention_bytes = -1;
+
+  // varve.durability: when an append is acknowledged (log/durability.h, docs/durability.md):
+  // page_cache, group_commit or interval.
+  DurabilityMode durability = DurabilityMode::kPageCache;
+  // flush.ms: in interval mode, the longest time appended data waits for an fdatasync.
+  int64_t flush_interval_ms = 1000;
+  // varve.flush.bytes: in interval mode, an fdatasync starts once this many bytes are waiting.
+  int64_t flush_interval_bytes = 1024 * 1024;
 
   // Checks ranges; InvalidArgument naming the key.
   absl::Status Validate() const;

@@ -56,3 +56,44 @@ TEST(LogConfigTest, OutOfRangeValuesAreRejected) {
 
 }  // namespace
 }  // namespace varve
+
+namespace varve {
+namespace {
+
+TEST(LogConfigTest, DurabilityAndRetentionKeys) {
+  auto c = LogConfig::FromProperties({{"varve.durability", "group_commit"},
+                                      {"flush.ms", "50"},
+                                      {"varve.flush.bytes", "4096"},
+                                      {"retention.ms", "-1"},
+                                      {"retention.bytes", "1000000"}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->durability, DurabilityMode::kGroupCommit);
+  EXPECT_EQ(c->flush_interval_ms, 50);
+  EXPECT_EQ(c->flush_interval_bytes, 4096);
+  EXPECT_EQ(c->retention_ms, -1);
+  EXPECT_EQ(c->retention_bytes, 1000000);
+  auto bad = LogConfig::FromProperties({{"varve.durability", "fsync"}});
+  ASSERT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("page_cache, group_commit, interval"), std::string::npos)
+      << bad.status();
+  EXPECT_FALSE(LogConfig::FromProperties({{"retention.ms", "-2"}}).ok());
+  EXPECT_FALSE(LogConfig::FromProperties({{"flush.ms", "0"}}).ok());
+}
+
+TEST(DurabilityNamesTest, RoundTrip) {
+  for (DurabilityMode m :
+       {DurabilityMode::kPageCache, DurabilityMode::kGroupCommit, DurabilityMode::kInterval}) {
+    EXPECT_EQ(*ParseDurabilityMode(DurabilityModeName(m)), m);
+  }
+  for (IoBackendKind k : {IoBackendKind::kAuto, IoBackendKind::kIoUring, IoBackendKind::kPwritev}) {
+    EXPECT_EQ(*ParseIoBackendKind(IoBackendKindName(k)), k);
+  }
+  for (RecoveryMode r :
+       {RecoveryMode::kTruncateTornTail, RecoveryMode::kTruncateAtFirstCorruption}) {
+    EXPECT_EQ(*ParseRecoveryMode(RecoveryModeName(r)), r);
+  }
+  EXPECT_FALSE(ParseIoBackendKind("aio").ok());
+}
+
+}  // namespace
+}  // namespace varve

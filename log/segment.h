@@ -10,27 +10,39 @@
 // read-write); the others are *sealed* (indexes trimmed, read-only). `Log` owns the segments and
 // decides when to roll, truncate and delete; a Segment only knows its own files.
 //
+// Open files (log/segment_handle_cache.h): the active segment keeps its three files open. A
+// sealed segment's files are a *handle* in the process-wide SegmentHandleCache: opened lazily on
+// first use, closed again when the budget needs room and nobody is using them. Every reader
+// method pins the handle for its own duration; PinFiles()/PinLogFile() pin it for the caller
+// (FileSlice holds such a pin). Seal hands the active files to the cache as they are; TruncateTo
+// on a sealed segment opens them for appends again, outside the budget.
+//
 // Example (what Log does):
 //   ASSIGN_OR_RETURN(auto seg, Segment::Create(fs, dir, /*base_offset=*/0, config, now_ms));
 //   if (seg->ShouldRoll(header, now_ms) == RollReason::kNone) RETURN_IF_ERROR(seg->Append(b, h));
 //   ASSIGN_OR_RETURN(std::optional<BatchLocation> loc, seg->FindBatch(42, seg->size()));
+//   ASSIGN_OR_RETURN(std::shared_ptr<File> file, seg->PinLogFile());  // for a FileSlice
 //
-// Concurrency: one appender at a time (Append, Seal, TruncateTo, Recover, Close are called
-// under the Log's append lock; TruncateTo and Seal additionally with readers excluded). Any
-// number of readers may call the const methods concurrently with Append: `size()` is published
-// with release semantics after a batch's bytes are written and its index entries added, so a
-// reader that bounds its scan by `size()` never sees a partially written batch.
+// Concurrency: one appender at a time (Append, Seal, TruncateTo, Recover, Close, DeleteFiles
+// are called under the Log's append lock; TruncateTo and Seal additionally with readers
+// excluded). Any number of readers may call the const methods concurrently with Append, and
+// Sync may run on another thread concurrently with everything but TruncateTo and Close: `size()` is
+// published with release semantics after a batch's bytes are written and its index entries
+// added, so a reader that bounds its scan by `size()` never sees a partially written batch.
+// Opening or closing a sealed segment's files never blocks on another segment's.
 //
 // Lifetime: Segments are held by shared_ptr. A segment removed from its log (retention,
-// truncation) keeps its files open until the last holder lets go, so a reader that still holds it
-// keeps reading the old bytes.
+// truncation) has its files unlinked, but a pin taken before keeps its files open and its old
+// bytes readable until the pin goes; the segment itself cannot reopen them.
 //
 // Errors: DataLoss (with file and byte position) for malformed bytes found while reading or
-// recovering; I/O errors as base/file.h maps them.
+// recovering, or for a corrupt index found when a sealed segment's files are reopened; I/O
+// errors as base/file.h maps them (a reader may get them from the lazy open too).
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -40,8 +52,10 @@
 #include "base/file.h"
 #include "index/offset_index.h"
 #include "index/time_index.h"
+#include "log/io_backend.h"
 #include "log/log_config.h"
 #include "log/record_batch.h"
+#include "log/segment_handle_cache.h"
 
 namespace varve {
 
@@ -73,12 +87,38 @@ class Segment {
                                                          int64_t base_offset,
                                                          const LogConfig& config, int64_t now_ms);
 
-  // Opens an existing segment without scanning its data. A sealed segment's size is its file
-  // length; its indexes are sanity-checked and rebuilt from the data if they fail the checks or
-  // are missing. An active segment must then be Recover()ed before use.
-  static absl::StatusOr<std::shared_ptr<Segment>> Open(FileSystem* fs, const std::string& dir,
-                                                       int64_t base_offset, const LogConfig& config,
-                                                       bool active, int64_t now_ms);
+  // What a reopen needs to know about an active segment without reading its data; saved at a
+  // clean shutdown.
+  struct ActiveState {
+    int64_t size = 0;
+    int64_t next_offset = 0;
+    TimestampOffset max_timestamp{kNoTimestamp, 0};
+    int64_t rolling_base_timestamp = kNoTimestamp;
+  };
+
+  // Opens a sealed segment without reading its data: its size is the file length, its largest
+  // timestamp the last time-index entry, and `next_offset` (the next segment's base) comes from
+  // the caller. The files opened for that become the segment's cached handle (the budget may
+  // close them at once). A missing or insane index is rebuilt by scanning the data; if that scan
+  // finds invalid bytes the open fails with DataLoss naming the file and byte, and nothing is
+  // changed.
+  static absl::StatusOr<std::shared_ptr<Segment>> OpenSealed(FileSystem* fs, const std::string& dir,
+                                                             int64_t base_offset,
+                                                             int64_t next_offset,
+                                                             const LogConfig& config,
+                                                             int64_t now_ms);
+
+  // Opens the last segment for appends. With `clean` (saved at a clean shutdown) nothing is read
+  // from the data; FailedPrecondition if the files do not match it. Without, the caller must
+  // Recover() the segment before use.
+  static absl::StatusOr<std::shared_ptr<Segment>> OpenActive(FileSystem* fs, const std::string& dir,
+                                                             int64_t base_offset,
+                                                             const LogConfig& config,
+                                                             int64_t now_ms,
+                                                             const ActiveState* clean);
+
+  // The state to save at a clean shutdown (appender side).
+  ActiveState active_state() const;
 
   ~Segment();
   Segment(const Segment&) = delete;
@@ -91,7 +131,10 @@ class Segment {
 
   // Writes one whole batch at the end. Its offsets must follow next_offset(). On a write error
   // the segment's visible size is unchanged and any partial bytes are truncated away.
-  absl::Status Append(absl::string_view batch, const BatchHeader& header);
+  // The bytes go through `io` when given (with a linked sync when `sync` is non-null; see
+  // log/io_backend.h), else straight through the File.
+  absl::Status Append(absl::string_view batch, const BatchHeader& header, IoBackend* io = nullptr,
+                      PendingSync* sync = nullptr);
 
   // Scans every batch from the start, checking length, magic, CRC and offset order, and
   // rebuilds both indexes from the valid prefix. Returns the number of bytes after it. With
@@ -106,10 +149,23 @@ class Segment {
   // too), and makes the segment active again. Returns the number of bytes removed.
   absl::StatusOr<int64_t> TruncateTo(int64_t offset);
 
-  // Flushes and trims the indexes (a later Open finds their entries) and releases them.
+  // Makes the data durable through `io` (fdatasync of the .log), and, the first time after
+  // Seal, the index files too. For a sealed segment whose handle is closed it opens descriptors
+  // of its own for the call, outside the budget, rather than evict a reader's handle. A no-op
+  // once DeleteFiles ran: nothing is left to make durable.
+  absl::Status Sync(IoBackend* io);
+
+  // For a clean shutdown of the active segment: the final time-index entry, both indexes
+  // trimmed and synced, so a reopen can trust them without reading data.
+  absl::Status SealIndexesForClose();
+
+  // Trims the active segment's indexes (a later Open finds their entries) and releases its files
+  // (a sealed segment's cached handle); pins keep them open. Afterwards the segment counts as
+  // sealed: a later read reopens its files through the budget.
   absl::Status Close();
 
-  // Unlinks the three files. Open handles keep working until the Segment is destroyed.
+  // Unlinks the three files and drops the cached handle. Pins taken before keep reading the old
+  // bytes; later reads of a sealed segment fail (NotFound).
   absl::Status DeleteFiles();
 
   // ---- reader side (thread-safe) -----------------------------------------------------------
@@ -123,9 +179,19 @@ class Segment {
   // Largest batch MaxTimestamp in the segment and the last offset of the batch holding it;
   // timestamp kNoTimestamp when the segment has no timestamps.
   TimestampOffset max_timestamp() const;
-  bool sealed() const { return sealed_; }
-  File* log_file() const { return log_.get(); }
-  const std::string& log_path() const { return log_->path(); }
+  bool sealed() const { return sealed_.load(std::memory_order_acquire); }
+  const std::string& log_path() const { return log_path_; }
+
+  // The segment's open files, pinned: they stay open (and their bytes readable, even after
+  // DeleteFiles) while the returned pointer or a copy lives. A sealed segment's files are opened
+  // through the budget if they are not open: NotFound after DeleteFiles, DataLoss if an index
+  // fails its sanity check, I/O errors otherwise. Do not keep pins longer than needed: each holds
+  // a handle of the budget.
+  absl::StatusOr<std::shared_ptr<const SegmentFiles>> PinFiles() const;
+  // The .log of PinFiles(), pinning all of the handle (an aliasing pointer): what FileSlice holds.
+  absl::StatusOr<std::shared_ptr<File>> PinLogFile() const;
+  // The active segment's .log, pinned; null once the segment is sealed (use PinLogFile).
+  std::shared_ptr<File> log_file() const;
 
   // The first batch at a position below `limit` whose last offset is >= `offset`, found through
   // the offset index and a forward scan of batch headers; nullopt if there is none.
@@ -136,7 +202,8 @@ class Segment {
 
   // The offset-index entry with the largest position at or below `position`, or nullopt. Its
   // position is a batch start whose batch ends at the entry's offset: a safe place to resume a
-  // header scan from when walking forward to a byte budget.
+  // header scan from when walking forward to a byte budget. Also nullopt if the files cannot be
+  // opened: it is only a shortcut, and the caller's next ReadBatchHeader reports the error.
   std::optional<OffsetPosition> IndexEntryAtOrBefore(int64_t position) const;
 
   // The first batch below `limit` whose MaxTimestamp is >= `timestamp` (reference §2.4 steps
@@ -144,18 +211,42 @@ class Segment {
   absl::StatusOr<std::optional<BatchLocation>> FindBatchForTimestamp(int64_t timestamp,
                                                                      int64_t limit) const;
 
-  const OffsetIndex& offset_index() const { return *offset_index_; }
-  const TimeIndex& time_index() const { return *time_index_; }
+  // The same three on files the caller pinned with PinFiles(), which must be this segment's:
+  // for loops that would otherwise pin (and touch the budget's LRU list) once per batch.
+  absl::StatusOr<std::optional<BatchLocation>> FindBatch(const SegmentFiles& files, int64_t offset,
+                                                         int64_t limit) const;
+  absl::StatusOr<BatchHeader> ReadBatchHeader(const SegmentFiles& files, int64_t position,
+                                              int64_t limit) const;
+  std::optional<OffsetPosition> IndexEntryAtOrBefore(const SegmentFiles& files,
+                                                     int64_t position) const;
 
  private:
   Segment(FileSystem* fs, std::string dir, int64_t base_offset, const LogConfig& config,
           int64_t now_ms);
 
-  absl::Status OpenIndexes(bool writable);
+  // Opens both indexes into *files: read-write and preallocated for appends, else read-only at
+  // their length. Does not check them.
+  absl::Status OpenIndexes(SegmentFiles* files, bool writable) const;
+  // The handle of a sealed segment, opened read-only: the cache's opener.
+  absl::StatusOr<std::unique_ptr<SegmentFiles>> OpenForRead() const;
+  // Opens the files of a sealed segment for appends again (TruncateTo) and makes it active.
+  absl::Status Reactivate();
+  // Installs `files` as the active segment's files (appender side, readers excluded).
+  void SetActive(std::shared_ptr<SegmentFiles> files);
+  // Syncs the index files of a sealed segment through `files` if they are open read-write, else
+  // (also when null) through descriptors opened for the purpose.
+  absl::Status SyncIndexes(const SegmentFiles* files) const;
   // Adds index entries for a batch at `position`, per the index.interval.bytes rule.
   absl::Status IndexBatch(const BatchHeader& header, int64_t position);
   // Re-derives max timestamp and next offset by scanning from the last index entry.
   absl::Status ReloadTailState();
+  // A segment whose .log is open (read-write for appends, else read-only) with the file's
+  // length as its size, and nothing else open.
+  static absl::StatusOr<std::shared_ptr<Segment>> OpenFiles(FileSystem* fs, const std::string& dir,
+                                                            int64_t base_offset,
+                                                            const LogConfig& config, int64_t now_ms,
+                                                            bool writable,
+                                                            std::unique_ptr<SegmentFiles>* files);
   std::string PathFor(absl::string_view suffix) const;
 
   FileSystem* const fs_;
@@ -163,15 +254,23 @@ class Segment {
   const int64_t base_offset_;
   const LogConfig config_;
   const int64_t created_ms_;
+  const std::string log_path_;
 
-  std::unique_ptr<File> log_;
-  std::unique_ptr<OffsetIndex> offset_index_;
-  std::unique_ptr<TimeIndex> time_index_;
+  // The active segment's files, opened for appends; null once sealed (then the handle lives in
+  // slot_). Written by the appender with mu_ held (readers excluded as well); read by the
+  // appender without it and by PinFiles with it.
+  mutable std::mutex mu_;
+  std::shared_ptr<SegmentFiles> active_;
+  mutable SegmentHandleCache::Slot slot_{&SegmentHandleCache::Global()};
 
   std::atomic<int64_t> size_{0};
   int64_t next_offset_;
+  std::atomic<bool> sealed_{false};
+  // Set by Seal until a Sync has made the trimmed index files durable.
+  std::atomic<bool> indexes_unsynced_{false};
+  // DeleteFiles ran: the files cannot be reopened, and there is nothing left to sync.
+  std::atomic<bool> deleted_{false};
   // Appender-only state.
-  bool sealed_ = false;
   int64_t bytes_since_last_index_entry_ = 0;
   // MaxTimestamp of the first batch (drives time-based rolling); kNoTimestamp if unknown.
   int64_t rolling_base_timestamp_ = kNoTimestamp;

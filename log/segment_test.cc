@@ -99,12 +99,14 @@ TEST(SegmentTest, TimeIndexSkipsTimestampsThatDoNotIncrease) {
     std::string b = Batch(100 + i, timestamps[i]);
     ASSERT_TRUE((*seg)->Append(b, DecodeBatchHeader(b.data())).ok());
   }
-  const TimeIndex& ti = (*seg)->time_index();
+  auto files = (*seg)->PinFiles();
+  ASSERT_TRUE(files.ok()) << files.status();
+  const TimeIndex& ti = *(*files)->time_index;
   ASSERT_EQ(ti.entries(), 3);
   EXPECT_EQ(ti.EntryAt(0), (TimestampOffset{50, 100}));  // max so far is batch 0's
   EXPECT_EQ(ti.EntryAt(1), (TimestampOffset{60, 102}));
   EXPECT_EQ(ti.EntryAt(2), (TimestampOffset{70, 105}));
-  EXPECT_EQ((*seg)->offset_index().entries(), 5);
+  EXPECT_EQ((*files)->offset_index->entries(), 5);
   EXPECT_EQ((*seg)->max_timestamp(), (TimestampOffset{70, 105}));
 }
 
@@ -161,7 +163,9 @@ TEST(SegmentTest, RollsWhenAnIndexIsFull) {
   }
   EXPECT_EQ(appended, 2);  // batch 0 (no entry), batch 1 (entry) → time index holds 1 of 2
   EXPECT_TRUE((*seg)->Seal().ok());
-  EXPECT_EQ((*seg)->time_index().entries(), 1);  // final entry equals the last one: skipped
+  auto files = (*seg)->PinFiles();
+  ASSERT_TRUE(files.ok()) << files.status();
+  EXPECT_EQ((*files)->time_index->entries(), 1);  // final entry equals the last one: skipped
 }
 
 TEST(SegmentTest, FindBatchScansFromTheIndexedPosition) {
@@ -250,7 +254,9 @@ TEST(SegmentTest, TruncateToMidBatchRemovesTheWholeBatch) {
   EXPECT_EQ(*removed, 3 * batch_size);
   EXPECT_EQ((*seg)->size(), 2 * batch_size);
   EXPECT_EQ((*seg)->next_offset(), 6);
-  EXPECT_EQ((*seg)->offset_index().entries(), 1);  // (5, batch 1)
+  auto files = (*seg)->PinFiles();
+  ASSERT_TRUE(files.ok()) << files.status();
+  EXPECT_EQ((*files)->offset_index->entries(), 1);  // (5, batch 1)
   EXPECT_EQ((*seg)->max_timestamp(), (TimestampOffset{102, 5}));
 }
 
@@ -267,14 +273,14 @@ TEST(SegmentTest, SealedSegmentReopensWithoutScanningAndRebuildsAMissingIndex) {
   const std::string index_bytes = ReadFile(dir.Sub("00000000000000000000.index"));
   const std::string time_bytes = ReadFile(dir.Sub("00000000000000000000.timeindex"));
   {
-    auto seg = Segment::Open(PosixFileSystem(), dir.path(), 0, config, /*active=*/false, 0);
+    auto seg = Segment::OpenSealed(PosixFileSystem(), dir.path(), 0, 10, config, 0);
     ASSERT_TRUE(seg.ok()) << seg.status();
     EXPECT_EQ((*seg)->next_offset(), 10);
     EXPECT_EQ((*seg)->max_timestamp(), (TimestampOffset{1009, 9}));
   }
   ASSERT_TRUE(PosixFileSystem()->Remove(dir.Sub("00000000000000000000.index")).ok());
   {
-    auto seg = Segment::Open(PosixFileSystem(), dir.path(), 0, config, false, 0);
+    auto seg = Segment::OpenSealed(PosixFileSystem(), dir.path(), 0, 10, config, 0);
     ASSERT_TRUE(seg.ok()) << seg.status();
     EXPECT_TRUE((*seg)->sealed());
   }
@@ -289,10 +295,15 @@ TEST(SegmentTest, CorruptSealedSegmentWithBadIndexIsDataLossNamingFileAndByte) {
     ASSERT_TRUE(seg.ok());
     AppendBatches(seg->get(), 0, 3);
     ASSERT_TRUE((*seg)->Seal().ok());
-    ASSERT_TRUE((*seg)->log_file()->Write(70 + 65, "X").ok());
+  }
+  {
+    // Sealed: its files are read-only now, so corrupt the batch through a descriptor of our own.
+    auto log = PosixFileSystem()->Open(dir.Sub("00000000000000000000.log"), OpenMode::kReadWrite);
+    ASSERT_TRUE(log.ok()) << log.status();
+    ASSERT_TRUE((*log)->Write(70 + 65, "X").ok());
   }
   ASSERT_TRUE(PosixFileSystem()->Remove(dir.Sub("00000000000000000000.timeindex")).ok());
-  auto seg = Segment::Open(PosixFileSystem(), dir.path(), 0, LogConfig(), false, 0);
+  auto seg = Segment::OpenSealed(PosixFileSystem(), dir.path(), 0, 3, LogConfig(), 0);
   ASSERT_EQ(seg.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(seg.status().message().find("00000000000000000000.log"), std::string::npos);
   EXPECT_NE(seg.status().message().find("byte 70"), std::string::npos) << seg.status();

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, checks formatting, runs every test, runs the
 # unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer and the concurrency tests
-# under ThreadSanitizer. Ends with one line "N passed, M failed" (test cases).
+# under ThreadSanitizer, then runs each fuzzer for a bounded time (scripts/fuzz.sh). Ends with one
+# line "N passed, M failed" (test cases).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,6 +48,20 @@ run_phase() {
 run_phase tests //...
 run_phase asan --config=asan --build_tests_only --test_tag_filters=-no_asan //...
 run_phase tsan --config=tsan --build_tests_only --test_tag_filters=tsan //...
+
+# 3. Fuzzing: each libFuzzer target runs for VARVE_FUZZ_SECONDS (default 60; 0 skips the phase),
+# built with clang. Each fuzzer is one case: ok, or a crash (or a build failure).
+fuzz_seconds=${VARVE_FUZZ_SECONDS:-60}
+if [[ "$fuzz_seconds" != 0 ]]; then
+  echo "== fuzz: scripts/fuzz.sh $fuzz_seconds"
+  bash scripts/fuzz.sh "$fuzz_seconds" | tee "$work/fuzz.log"
+  fuzz_rc=${PIPESTATUS[0]}
+  fuzz_passed=$(grep -c '^fuzz [^ ]*: ok ' "$work/fuzz.log")
+  fuzz_failed=$(($(grep -c '^fuzz [^ ]*: ' "$work/fuzz.log") - fuzz_passed))
+  # A failure before any fuzzer reported (a bad argument, say) still counts once.
+  if [[ $fuzz_rc -ne 0 && $fuzz_failed -eq 0 ]]; then fuzz_failed=1; fi
+  record fuzz "$fuzz_passed" "$fuzz_failed"
+fi
 
 if [[ "${CI:-}" == "true" ]]; then bazel shutdown >/dev/null 2>&1; fi
 
