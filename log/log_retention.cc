@@ -51,18 +51,19 @@ absl::StatusOr<Log::RetentionResult> Log::RetainLocked(int64_t upper_bound) {
   RetentionResult result;
   result.reason = decision.reason;
   if (decision.roll_first) RETURN_IF_ERROR(Roll(end_offset()).status());
+  // The new start is raised (and on disk) before any segment leaves the list, so a concurrent
+  // reader never finds offsets missing below a start offset that still admits them; a crash in
+  // between leaves at worst some unreferenced old segments to delete again.
+  const int64_t new_start = std::max(decision.new_log_start_offset, start_offset());
+  if (new_start != start_offset()) {
+    RETURN_IF_ERROR(start_checkpoint_->Write(new_start));
+    start_offset_.store(new_start, std::memory_order_release);
+  }
   std::vector<std::shared_ptr<Segment>> doomed;
   {
     std::unique_lock l(structure_mu_);
     doomed.assign(segments_.begin(), segments_.begin() + decision.delete_count);
     segments_.erase(segments_.begin(), segments_.begin() + decision.delete_count);
-  }
-  const int64_t new_start = std::max(decision.new_log_start_offset, start_offset());
-  if (new_start != start_offset() || !doomed.empty()) {
-    // The new start goes to disk before the files go, so a crash in between leaves a log that
-    // starts where we said, with at worst some unreferenced old segments to delete again.
-    RETURN_IF_ERROR(start_checkpoint_->Write(new_start));
-    start_offset_.store(new_start, std::memory_order_release);
   }
   for (const std::shared_ptr<Segment>& seg : doomed) {
     // Unlinked now; readers still holding the segment keep their open files.

@@ -23,8 +23,9 @@ class LogRetentionTest : public ::testing::Test {
   }
   // Appends `n` one-record batches with timestamps `ts`.
   void AppendAt(Log* log, int n, int64_t ts) {
+    const std::string value(100, 'x');
     for (int i = 0; i < n; ++i) {
-      RecordToAppend r[] = {{.value = std::string(100, 'x'), .timestamp = ts}};
+      RecordToAppend r[] = {{.value = value, .timestamp = ts}};
       ASSERT_TRUE(log->Append(r).ok());
     }
   }

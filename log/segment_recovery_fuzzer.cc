@@ -20,7 +20,8 @@
 // reopen as a sealed segment sees the same size and max timestamp.
 //
 // Files live in one directory under $TEST_TMPDIR (or /tmp), emptied before each input and
-// removed at exit. Seeds and regressions: log/testdata/fuzz/segment_recovery_fuzzer/.
+// removed at a normal exit (a crash leaves it, with the crashing input's segment files). Seeds and
+// regressions: log/testdata/fuzz/segment_recovery_fuzzer/.
 
 #include <unistd.h>
 
