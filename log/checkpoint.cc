@@ -74,6 +74,15 @@ absl::StatusOr<std::optional<int64_t>> OffsetCheckpoint::Read() const {
 
 absl::Status OffsetCheckpoint::Write(int64_t offset) {
   std::lock_guard lock(mu_);
+  ++generation_;
+  RETURN_IF_ERROR(WriteCheckpoint(fs_, path_, {absl::StrCat(offset)}));
+  last_written_ = offset;
+  return absl::OkStatus();
+}
+
+absl::Status OffsetCheckpoint::Advance(int64_t offset, uint64_t generation) {
+  std::lock_guard lock(mu_);
+  if (generation != generation_ || offset <= last_written_) return absl::OkStatus();
   RETURN_IF_ERROR(WriteCheckpoint(fs_, path_, {absl::StrCat(offset)}));
   last_written_ = offset;
   return absl::OkStatus();

@@ -46,13 +46,21 @@ class OffsetCheckpoint {
   absl::Status Write(int64_t offset);
   // Writes `offset` only if it is above the last one this object wrote.
   absl::Status Advance(int64_t offset);
+  // Write() calls so far. Advance(offset, generation) is a no-op once a Write() came after
+  // `generation` was read: a background advance prepared before a truncation is stale.
+  uint64_t generation() const {
+    std::lock_guard lock(mu_);
+    return generation_;
+  }
+  absl::Status Advance(int64_t offset, uint64_t generation);
   const std::string& path() const { return path_; }
 
  private:
   FileSystem* const fs_;
   const std::string path_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   int64_t last_written_ = -1;
+  uint64_t generation_ = 0;
 };
 
 // The directory part of `path` ("." when there is none).

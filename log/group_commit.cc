@@ -24,6 +24,7 @@ bool GroupCommit::TryLead() {
   std::lock_guard lock(mu_);
   if (syncing_ || !dirty_.empty() || !failure_.ok()) return false;
   syncing_ = true;
+  resets_at_sync_start_ = resets_;
   return true;
 }
 
@@ -34,6 +35,7 @@ void GroupCommit::FinishLead(int64_t end_offset, const absl::Status& status) {
 
 void GroupCommit::LeadSync(std::unique_lock<std::mutex>& lock) {
   syncing_ = true;
+  resets_at_sync_start_ = resets_;
   const int64_t target = written_;
   std::vector<std::shared_ptr<Segment>> files = std::move(dirty_);
   dirty_.clear();
@@ -56,7 +58,7 @@ void GroupCommit::Complete(std::unique_lock<std::mutex>& lock, int64_t target,
                            const absl::Status& status) {
   syncing_ = false;
   if (status.ok()) {
-    durable_ = std::max(durable_, target);
+    if (resets_at_sync_start_ == resets_) durable_ = std::max(durable_, target);
   } else if (failure_.ok()) {
     failure_ = status;
   }
@@ -76,7 +78,8 @@ void GroupCommit::Complete(std::unique_lock<std::mutex>& lock, int64_t target,
 
 absl::Status GroupCommit::WaitDurable(int64_t end_offset) {
   std::unique_lock lock(mu_);
-  while (durable_ < end_offset && failure_.ok()) {
+  // A Truncate (ResetTo) may have removed the end of what we wait for.
+  while (durable_ < std::min(end_offset, written_) && failure_.ok()) {
     if (!syncing_) {
       LeadSync(lock);
     } else {
@@ -131,7 +134,7 @@ void GroupCommit::SyncInBackground(int64_t delay_ms) {
 absl::Status GroupCommit::SyncAll() {
   std::unique_lock lock(mu_);
   const int64_t target = written_;
-  while (durable_ < target && failure_.ok()) {
+  while (durable_ < std::min(target, written_) && failure_.ok()) {
     if (!syncing_) {
       LeadSync(lock);
     } else {
@@ -162,6 +165,8 @@ void GroupCommit::ResetTo(int64_t offset) {
   std::lock_guard lock(mu_);
   written_ = std::min(written_, offset);
   durable_ = std::min(durable_, offset);
+  ++resets_;
+  cv_.notify_all();
 }
 
 }  // namespace varve

@@ -90,6 +90,10 @@ class GroupCommit : public std::enable_shared_from_this<GroupCommit> {
   int64_t durable_;
   int64_t unsynced_bytes_ = 0;
   bool syncing_ = false;
+  // ResetTo calls so far, and their count when the running sync started: a sync that a reset
+  // overtook proves nothing about the offsets written after the reset.
+  int64_t resets_ = 0;
+  int64_t resets_at_sync_start_ = 0;
   // When the pending background sync is due (steady clock, ms); max when none is.
   int64_t background_deadline_ms_ = std::numeric_limits<int64_t>::max();
   absl::Status failure_;

@@ -147,6 +147,8 @@ absl::Status Log::Load() {
         std::shared_ptr<Segment> seg,
         Segment::Create(fs, dir_, std::max<int64_t>(start_offset, 0), options_.config, now));
     segments_.push_back(std::move(seg));
+    // A new log's first files: durable names before any append is acknowledged in them.
+    RETURN_IF_ERROR(fs->SyncDir(dir_));
   } else if (clean && clean->active_base == bases.back()) {
     absl::Status opened;
     for (size_t i = 0; i + 1 < bases.size() && opened.ok(); ++i) {
@@ -430,6 +432,15 @@ absl::Status Log::Flush() {
 absl::StatusOr<Segment*> Log::Roll(int64_t new_base_offset) {
   ASSIGN_OR_RETURN(std::shared_ptr<Segment> next,
                    Segment::Create(options_.fs, dir_, new_base_offset, options_.config, NowMs()));
+  // In group_commit mode the next append is acknowledged once its file is synced: the file's
+  // name must be durable by then. (The other modes leave it to the background flush below.)
+  if (options_.config.durability == DurabilityMode::kGroupCommit) {
+    absl::Status synced = options_.fs->SyncDir(dir_);
+    if (!synced.ok()) {
+      next->DeleteFiles().IgnoreError();
+      return synced;
+    }
+  }
   std::shared_ptr<Segment> sealed;
   {
     std::unique_lock l(structure_mu_);
@@ -446,12 +457,14 @@ absl::StatusOr<Segment*> Log::Roll(int64_t new_base_offset) {
   commit_->Written(sealed, new_base_offset, 0, /*linked=*/false);
   std::weak_ptr<GroupCommit> weak_commit = commit_;
   std::weak_ptr<OffsetCheckpoint> weak_checkpoint = recovery_checkpoint_;
-  Flusher::Global().Run([weak_commit, weak_checkpoint, new_base_offset] {
+  // A Truncate or Close that writes the checkpoint first makes this advance stale.
+  const uint64_t generation = recovery_checkpoint_->generation();
+  Flusher::Global().Run([weak_commit, weak_checkpoint, new_base_offset, generation] {
     std::shared_ptr<GroupCommit> commit = weak_commit.lock();
     std::shared_ptr<OffsetCheckpoint> checkpoint = weak_checkpoint.lock();
     if (!commit || !checkpoint || !commit->SyncAll().ok()) return;
     // Everything below the new segment is durable, indexes included.
-    checkpoint->Advance(new_base_offset).IgnoreError();
+    checkpoint->Advance(new_base_offset, generation).IgnoreError();
   });
   return next.get();
 }
@@ -470,6 +483,13 @@ absl::Status Log::Truncate(int64_t offset) {
     RETURN_IF_ERROR(segments_.back()->DeleteFiles());
     segments_.pop_back();
   }
+  if (!segments_.empty()) RETURN_IF_ERROR(segments_.back()->TruncateTo(offset).status());
+  if (!segments_.empty() && segments_.back()->next_offset() < start_offset()) {
+    // Nothing at or above the log start is left (`offset` is below it, or inside the batch
+    // holding it): restart as below rather than leave the start above the end.
+    for (const std::shared_ptr<Segment>& seg : segments_) RETURN_IF_ERROR(seg->DeleteFiles());
+    segments_.clear();
+  }
   if (segments_.empty()) {
     // Below the log start: restart the log at `offset`.
     ASSIGN_OR_RETURN(std::shared_ptr<Segment> fresh,
@@ -477,8 +497,6 @@ absl::Status Log::Truncate(int64_t offset) {
     segments_.push_back(std::move(fresh));
     start_offset_.store(offset, std::memory_order_release);
     RETURN_IF_ERROR(start_checkpoint_->Write(offset));
-  } else {
-    RETURN_IF_ERROR(segments_.back()->TruncateTo(offset).status());
   }
   const int64_t end = segments_.back()->next_offset();
   end_offset_.store(end, std::memory_order_release);

@@ -196,8 +196,9 @@ class Log {
   absl::StatusOr<std::optional<TimestampAndOffset>> OffsetForTimestamp(int64_t timestamp) const;
 
   // Removes every batch whose last offset is >= `offset` (a batch straddling `offset` is removed
-  // whole), deleting later segments. Afterwards end_offset() <= offset. Truncating below
-  // start_offset() empties the log and restarts it at `offset`.
+  // whole), deleting later segments. Afterwards end_offset() <= offset. When nothing at or
+  // above start_offset() would remain (`offset` is below it, or inside the batch holding it),
+  // the log is emptied and restarts at `offset`.
   absl::Status Truncate(int64_t offset);
 
   // Applies retention.ms, retention.bytes and the log start offset (docs/retention.md):

@@ -109,26 +109,44 @@ LogReader Log::NewReader(int64_t offset, std::optional<int64_t> upper_bound) con
 absl::StatusOr<std::optional<TimestampAndOffset>> Log::OffsetForTimestamp(int64_t timestamp) const {
   std::shared_lock l(structure_mu_);
   if (closed_) return absl::FailedPreconditionError(absl::StrCat("log ", dir_, " is closed"));
+  // Records below the log start are deleted even where their segment remains (DeleteRecords
+  // inside a segment): like Kafka's searchForTimestamp, skip them and search on.
+  const int64_t start = start_offset_.load(std::memory_order_acquire);
   const int64_t end = end_offset_.load(std::memory_order_acquire);
-  for (const std::shared_ptr<Segment>& seg : segments_) {
+  for (size_t i = 0; i < segments_.size(); ++i) {
+    const std::shared_ptr<Segment>& seg = segments_[i];
     if (seg->max_timestamp().timestamp < timestamp) continue;
+    if (i + 1 < segments_.size() && segments_[i + 1]->base_offset() <= start) continue;
+    const int64_t limit = seg->size();
     ASSIGN_OR_RETURN(std::optional<BatchLocation> loc,
-                     seg->FindBatchForTimestamp(timestamp, seg->size()));
-    if (!loc || loc->header.base_offset >= end) continue;
-    if (loc->header.compression() != Compression::kNone) {
-      return TimestampAndOffset{loc->header.max_timestamp, loc->header.base_offset};
+                     seg->FindBatchForTimestamp(timestamp, limit));
+    while (loc && loc->header.base_offset < end) {
+      if (loc->header.last_offset() >= start && loc->header.max_timestamp >= timestamp) {
+        if (loc->header.compression() != Compression::kNone) {
+          return TimestampAndOffset{loc->header.max_timestamp,
+                                    std::max(loc->header.base_offset, start)};
+        }
+        std::string bytes(loc->header.size_bytes(), '\0');
+        ASSIGN_OR_RETURN(std::shared_ptr<File> file, seg->PinLogFile());
+        RETURN_IF_ERROR(file->ReadExact(loc->position, absl::MakeSpan(bytes)));
+        RecordIterator records(bytes);
+        RecordView r;
+        while (records.Next(&r)) {
+          if (r.offset >= start && r.timestamp >= timestamp) {
+            return TimestampAndOffset{r.timestamp, r.offset};
+          }
+        }
+        RETURN_IF_ERROR(records.status());
+        if (loc->header.base_offset >= start) {
+          // MaxTimestamp >= timestamp but no record is: a producer wrote an inconsistent header.
+          return TimestampAndOffset{loc->header.max_timestamp, loc->header.base_offset};
+        }
+      }
+      const int64_t next = loc->position + loc->header.size_bytes();
+      if (next >= limit) break;
+      ASSIGN_OR_RETURN(BatchHeader h, seg->ReadBatchHeader(next, limit));
+      loc = BatchLocation{next, h};
     }
-    std::string bytes(loc->header.size_bytes(), '\0');
-    ASSIGN_OR_RETURN(std::shared_ptr<File> file, seg->PinLogFile());
-    RETURN_IF_ERROR(file->ReadExact(loc->position, absl::MakeSpan(bytes)));
-    RecordIterator records(bytes);
-    RecordView r;
-    while (records.Next(&r)) {
-      if (r.timestamp >= timestamp) return TimestampAndOffset{r.timestamp, r.offset};
-    }
-    RETURN_IF_ERROR(records.status());
-    // MaxTimestamp >= timestamp but no record is: a producer wrote an inconsistent header.
-    return TimestampAndOffset{loc->header.max_timestamp, loc->header.base_offset};
   }
   return std::nullopt;
 }
