@@ -361,10 +361,9 @@ absl::Status Log::AppendLocked(absl::Span<char> batch, BatchHeader header, bool 
   AppendInfo& info = pending->info;
   info.roll = active->ShouldRoll(header, NowMs());
   if (info.roll != RollReason::kNone) {
-    ASSIGN_OR_RETURN(Segment * next, Roll(base_offset));
+    RETURN_IF_ERROR(Roll(base_offset).status());
     std::shared_lock l(structure_mu_);
     active = segments_.back();
-    assert(active.get() == next);
   }
   // In group_commit mode an appender that finds no sync running leads the next one, linking
   // it to its own write (one io_uring submission).

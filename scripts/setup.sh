@@ -10,7 +10,7 @@ packages=(
   libabsl-dev liburing-dev libxxhash-dev librocksdb-dev libgtest-dev libgmock-dev
   libbenchmark-dev libsnappy-dev liblz4-dev libzstd-dev zlib1g-dev
   # test tooling
-  python3 git
+  python3 git gnuplot-nox
 )
 
 missing=()
