@@ -114,7 +114,7 @@ absl::Status WritePlot(const Report& report, const std::string& png_path) {
 
   const bool two = !cdf.empty();
   std::string script =
-      absl::StrFormat("set terminal pngcairo size 1200,%d font ',10'\nset output %s\n",
+      absl::StrFormat("set terminal pngcairo noenhanced size 1200,%d font ',10'\nset output %s\n",
                       two ? 900 : 500, GnuplotQuote(png_path));
   const std::string heading = absl::StrFormat(
       "varve-bench %s: %d-byte records, %d per batch, %d thread(s), %d partition(s), %s",
