@@ -2,9 +2,12 @@
 
 // IoBackend: how appended bytes reach a segment file, chosen once when a log opens.
 //
-//   io_uring  writes (and, when a flush is due, an fdatasync linked to the write in the same
-//             submission) go through a small per-thread ring; the caller waits for the write's
-//             completion and may collect the linked sync's later, after releasing its locks.
+//   io_uring  a write that carries a due flush goes through a small per-thread ring with the
+//             fdatasync linked to it in the same submission; the caller waits for the write's
+//             completion and collects the sync's later, after releasing its locks. Syncs go
+//             through the ring too. Writes with no sync attached use pwritev(2) on the calling
+//             thread even here: for buffered writes the ring only adds a hop to a kernel worker
+//             thread (measured in docs/benchmarks.md).
 //   pwritev   pwritev(2) and fdatasync(2) on the calling thread: where the kernel, seccomp or a
 //             container forbids io_uring, or when the caller asks for it (tests of both paths,
 //             and the fault-injecting file system, whose faults io_uring would bypass).
