@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <limits>
 #include <utility>
 
@@ -93,8 +94,11 @@ void GroupCommit::OnDurable(int64_t end_offset, Callback done) {
   {
     std::lock_guard lock(mu_);
     if (durable_ < end_offset && failure_.ok()) {
-      // Callbacks complete in offset order: appends reach us in offset order.
-      callbacks_.emplace_back(end_offset, std::move(done));
+      // Kept sorted so callbacks complete in offset order. Appends usually arrive in order, but
+      // Log::WhenDurable callers on different threads may ask out of order.
+      auto it = callbacks_.end();
+      while (it != callbacks_.begin() && std::prev(it)->first > end_offset) --it;
+      callbacks_.emplace(it, end_offset, std::move(done));
       done = nullptr;
     }
   }

@@ -333,6 +333,22 @@ void Log::AppendBatchAsync(absl::Span<char> batch, AppendCallback done) {
   AcknowledgeAsync(&pending, std::move(done));
 }
 
+absl::StatusOr<AppendInfo> Log::AppendValidatedBatch(absl::Span<char> batch,
+                                                     const BatchHeader& header) {
+  PendingAppend pending;
+  {
+    std::lock_guard lock(append_mu_);
+    RETURN_IF_ERROR(AppendLocked(batch, header, /*may_lead=*/false, &pending));
+  }
+  AfterAppend();
+  if (options_.config.durability == DurabilityMode::kGroupCommit) commit_->SyncInBackground(0);
+  return pending.info;
+}
+
+void Log::WhenDurable(int64_t end_offset, std::function<void(absl::Status)> done) {
+  commit_->OnDurable(end_offset, std::move(done));
+}
+
 absl::Status Log::AppendLocked(absl::Span<char> batch, BatchHeader header, bool may_lead,
                                PendingAppend* pending) {
   // segments_ only changes under append_mu_, which we hold, so `active` stays valid.

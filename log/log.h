@@ -175,6 +175,18 @@ class Log {
   absl::StatusOr<AppendInfo> AppendBatch(absl::Span<char> batch);
   void AppendBatchAsync(absl::Span<char> batch, AppendCallback done);
 
+  // For callers that already checked the batch with ValidateBatch (log/batch_validator.h) and
+  // pass the header it filled (the broker's produce path): appends without validating again and
+  // without waiting for the disk in any mode. The batch is written and visible to readers when
+  // this returns; learn when it is durable with WhenDurable. In group_commit mode a background
+  // fdatasync is scheduled, so the batch becomes durable without another append.
+  absl::StatusOr<AppendInfo> AppendValidatedBatch(absl::Span<char> batch,
+                                                  const BatchHeader& header);
+  // Calls `done` (on this thread if already durable, else on a background thread) once every
+  // offset below `end_offset` is covered by a successful fdatasync, whatever the mode, or with
+  // the error that prevents it. Never blocks. acks=-1 produce responses wait on this.
+  void WhenDurable(int64_t end_offset, std::function<void(absl::Status)> done);
+
   // Makes everything appended so far durable (fdatasync), whatever the mode.
   absl::Status Flush();
 

@@ -62,6 +62,12 @@ absl::StatusOr<TopicPartition> ParseTopicPartitionDir(absl::string_view name) {
 
 absl::StatusOr<std::unique_ptr<LogManager>> LogManager::Open(const std::string& data_dir,
                                                              const LogOptions& options) {
+  return Open(data_dir, options, nullptr);
+}
+
+absl::StatusOr<std::unique_ptr<LogManager>> LogManager::Open(const std::string& data_dir,
+                                                             const LogOptions& options,
+                                                             const ConfigResolver& config_for) {
   RETURN_IF_ERROR(options.config.Validate());
   std::unique_ptr<LogManager> manager(new LogManager(data_dir, options));
   FileSystem* fs = options.fs;
@@ -76,7 +82,16 @@ absl::StatusOr<std::unique_ptr<LogManager>> LogManager::Open(const std::string& 
       manager->skipped_.push_back(name);
       continue;
     }
-    absl::StatusOr<std::unique_ptr<Log>> log = Log::Open(path, options);
+    LogOptions log_options = options;
+    if (config_for) {
+      absl::StatusOr<LogConfig> config = config_for(*tp);
+      if (!config.ok()) {
+        return absl::Status(config.status().code(),
+                            absl::StrCat("config for log ", path, ": ", config.status().message()));
+      }
+      log_options.config = *config;
+    }
+    absl::StatusOr<std::unique_ptr<Log>> log = Log::Open(path, log_options);
     if (!log.ok()) {
       return absl::Status(log.status().code(),
                           absl::StrCat("opening log ", path, ": ", log.status().message()));

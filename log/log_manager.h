@@ -20,6 +20,7 @@
 // left alone and listed in skipped_entries().
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -55,6 +56,12 @@ class LogManager {
   // logs created later and for the ones found.
   static absl::StatusOr<std::unique_ptr<LogManager>> Open(const std::string& data_dir,
                                                           const LogOptions& options);
+  // Like Open, but each log found is opened with the config `config_for` returns for its
+  // partition (a broker's per-topic configs); an error from it fails the open.
+  using ConfigResolver = std::function<absl::StatusOr<LogConfig>(const TopicPartition&)>;
+  static absl::StatusOr<std::unique_ptr<LogManager>> Open(const std::string& data_dir,
+                                                          const LogOptions& options,
+                                                          const ConfigResolver& config_for);
   ~LogManager();
 
   // The log for `tp`, created with `config` (default: the manager's) if it does not exist.

@@ -80,6 +80,41 @@ TEST(LogManagerTest, CreatesLogsInKafkasLayoutAndReopensThem) {
   EXPECT_EQ((*log)->end_offset(), 1);
 }
 
+TEST(LogManagerTest, OpensFoundLogsWithTheResolvedPerTopicConfig) {
+  TempDir dir;
+  {
+    auto manager = LogManager::Open(dir.path(), LogOptions());
+    ASSERT_TRUE(manager.ok()) << manager.status();
+    ASSERT_TRUE((*manager)->GetOrCreate({"small", 0}).ok());
+    ASSERT_TRUE((*manager)->GetOrCreate({"big", 0}).ok());
+  }
+  auto resolver = [](const TopicPartition& tp) -> absl::StatusOr<LogConfig> {
+    LogConfig config;
+    if (tp.topic == "small") config.segment_bytes = 4096;
+    return config;
+  };
+  auto manager = LogManager::Open(dir.path(), LogOptions(), resolver);
+  ASSERT_TRUE(manager.ok()) << manager.status();
+  EXPECT_EQ((*(*manager)->Get({"small", 0}))->config().segment_bytes, 4096);
+  EXPECT_EQ((*(*manager)->Get({"big", 0}))->config().segment_bytes, LogConfig().segment_bytes);
+}
+
+TEST(LogManagerTest, AResolverErrorFailsTheOpenNamingTheLog) {
+  TempDir dir;
+  {
+    auto manager = LogManager::Open(dir.path(), LogOptions());
+    ASSERT_TRUE(manager.ok()) << manager.status();
+    ASSERT_TRUE((*manager)->GetOrCreate({"t", 0}).ok());
+  }
+  auto manager = LogManager::Open(dir.path(), LogOptions(), [](const TopicPartition&) {
+    return absl::StatusOr<LogConfig>(absl::InvalidArgumentError("bad retention.ms"));
+  });
+  ASSERT_FALSE(manager.ok());
+  EXPECT_EQ(manager.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(manager.status().message().find("t-0"), absl::string_view::npos);
+  EXPECT_NE(manager.status().message().find("bad retention.ms"), absl::string_view::npos);
+}
+
 TEST(LogManagerTest, RejectsBadNamesBeforeTouchingTheDisk) {
   TempDir dir;
   auto manager = LogManager::Open(dir.Sub("data"), LogOptions());

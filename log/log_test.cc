@@ -1,11 +1,13 @@
 #include "log/log.h"
 
+#include <future>
 #include <string>
 #include <vector>
 
 #include "base/temp_dir.h"
 #include "gtest/gtest.h"
 #include "log/batch_builder.h"
+#include "log/batch_validator.h"
 #include "log/crc32c.h"
 
 namespace varve {
@@ -139,6 +141,50 @@ TEST_F(LogTest, AppendBatchRewritesOnlyBaseOffsetAndLeaderEpoch) {
   EXPECT_EQ(stored.substr(8, 4), produced.substr(8, 4));
   EXPECT_EQ(stored.substr(16), produced.substr(16));
   EXPECT_EQ(ComputeBatchCrc(stored), h.crc);
+}
+
+TEST_F(LogTest, AppendValidatedBatchIsVisibleAtOnceAndWhenDurableFollowsInEveryMode) {
+  for (DurabilityMode mode :
+       {DurabilityMode::kPageCache, DurabilityMode::kGroupCommit, DurabilityMode::kInterval}) {
+    SCOPED_TRACE(DurabilityModeName(mode));
+    TempDir dir;
+    config_.durability = mode;
+    config_.flush_interval_ms = 60'000;  // interval mode: only WhenDurable forces the sync
+    auto log = Log::Open(dir.Sub("t-0"), Options());
+    ASSERT_TRUE(log.ok()) << log.status();
+    BatchBuilder builder;
+    builder.Add(1, "k", "v1");
+    builder.Add(2, "k", "v2");
+    std::string batch = builder.Build();
+    BatchHeader header;
+    ASSERT_TRUE(ValidateBatch(batch, ValidationOptions(), &header).ok());
+    auto info = (*log)->AppendValidatedBatch(absl::MakeSpan(batch), header);
+    ASSERT_TRUE(info.ok()) << info.status();
+    EXPECT_EQ(info->base_offset, 0);
+    EXPECT_EQ(info->last_offset, 1);
+    EXPECT_EQ((*log)->end_offset(), 2);  // visible before any sync
+    std::promise<absl::Status> durable;
+    (*log)->WhenDurable(2, [&](absl::Status s) { durable.set_value(s); });
+    EXPECT_TRUE(durable.get_future().get().ok());
+    EXPECT_GE((*log)->durable_offset(), 2);
+    // Asking out of order (as two threads may) still completes both.
+    builder.Add(3, "k", "v3");
+    std::string second = builder.Build();
+    ASSERT_TRUE(ValidateBatch(second, ValidationOptions(), &header).ok());
+    ASSERT_TRUE((*log)->AppendValidatedBatch(absl::MakeSpan(second), header).ok());
+    std::promise<void> later, earlier;
+    (*log)->WhenDurable(3, [&](absl::Status s) {
+      EXPECT_TRUE(s.ok());
+      later.set_value();
+    });
+    (*log)->WhenDurable(2, [&](absl::Status s) {
+      EXPECT_TRUE(s.ok());
+      earlier.set_value();
+    });
+    later.get_future().wait();
+    earlier.get_future().wait();
+    EXPECT_EQ(ReadValues(log->get(), 0), (std::vector<std::string>{"v1", "v2", "v3"}));
+  }
 }
 
 TEST_F(LogTest, AppendBatchRejectsACorruptBatchNamingTheRule) {
