@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Fuzzing: builds the libFuzzer targets with clang (--config=fuzz) and runs each for a bounded
-# time, starting from a writable copy of its seed corpus (log/testdata/fuzz/<fuzzer>/). Prints one
-# line per fuzzer, "fuzz <name>: ok (<runs> runs)" or "fuzz <name>: CRASH <artifact>" (or
-# "fuzz <name>: FAILED ..." when it did not build or died without an artifact), and exits
-# non-zero unless every fuzzer was ok. How to turn a crash into a regression test:
-# docs/building.md, "Fuzzing".
+# time, starting from a writable copy of its seed corpus (<package>/testdata/fuzz/<fuzzer>/, e.g.
+# log/testdata/fuzz/batch_fuzzer/). Prints one line per fuzzer, "fuzz <name>: ok (<runs> runs)"
+# or "fuzz <name>: CRASH <artifact>" (or "fuzz <name>: FAILED ..." when it did not build or died
+# without an artifact), and exits non-zero unless every fuzzer was ok. How to turn a crash into a
+# regression test: docs/building.md, "Fuzzing".
 #
 # Usage: scripts/fuzz.sh [SECONDS [FUZZER...]]    (default: 60 seconds, every fuzzer)
 # Environment:
@@ -14,7 +14,13 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-all_fuzzers=(batch_fuzzer segment_recovery_fuzzer)
+# Every fuzzer and the package it is in.
+declare -A package=(
+  [batch_fuzzer]=log
+  [segment_recovery_fuzzer]=log
+  [request_fuzzer]=broker/protocol
+)
+all_fuzzers=(batch_fuzzer segment_recovery_fuzzer request_fuzzer)
 seconds=${1:-60}
 shift $(($# > 0 ? 1 : 0))
 fuzzers=("$@")
@@ -24,6 +30,12 @@ if ! [[ "$seconds" =~ ^[1-9][0-9]*$ ]]; then
   echo "fuzz.sh: SECONDS must be a positive integer, not '$seconds'" >&2
   exit 2
 fi
+for f in "${fuzzers[@]}"; do
+  if [[ -z "${package[$f]:-}" ]]; then
+    echo "fuzz.sh: unknown fuzzer '$f' (known: ${all_fuzzers[*]})" >&2
+    exit 2
+  fi
+done
 read -ra startup <<<"${BAZEL_STARTUP_OPTS:-}"
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 # segment_recovery_fuzzer writes files for every input under $TEST_TMPDIR: use memory if we can.
@@ -36,7 +48,7 @@ corpora=$(mktemp -d)
 trap 'rm -rf "$corpora"' EXIT
 
 targets=()
-for f in "${fuzzers[@]}"; do targets+=("//log:$f"); done
+for f in "${fuzzers[@]}"; do targets+=("//${package[$f]}:$f"); done
 echo "fuzz.sh: building ${targets[*]} with --config=fuzz" >&2
 if ! bazel "${startup[@]}" build --config=fuzz "${targets[@]}" >"$out/build.log" 2>&1; then
   # gold's "Cannot export local symbol" warnings about ASan internals are noise.
@@ -51,9 +63,9 @@ run_one() {
   local name=$1
   local log="$out/$name.log"
   mkdir -p "$out/$name"
-  cp -r "log/testdata/fuzz/$name" "$corpora/$name"
+  cp -r "${package[$name]}/testdata/fuzz/$name" "$corpora/$name"
   # -max_total_time bounds the run; `timeout` is the safety net should libFuzzer hang anyway.
-  timeout --kill-after=30 $((seconds + 120)) "$bin/log/$name" \
+  timeout --kill-after=30 $((seconds + 120)) "$bin/${package[$name]}/$name" \
     -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 -max_len=4096 \
     -print_final_stats=1 -artifact_prefix="$out/$name/" "$corpora/$name" >"$log" 2>&1
   local rc=$?
