@@ -39,7 +39,10 @@ BatchBuilder::BatchBuilder() : BatchBuilder(Options()) {}
 BatchBuilder::BatchBuilder(const Options& options) : options_(options) { StartBatch(); }
 
 void BatchBuilder::StartBatch() {
-  buffer_.assign(kBatchHeaderSize, '\0');
+  // Whatever the buffer holds beyond the header is stale and gets overwritten.
+  if (buffer_.size() < kBatchHeaderSize) buffer_.resize(kBatchHeaderSize);
+  std::memset(buffer_.data(), 0, kBatchHeaderSize);
+  used_ = kBatchHeaderSize;
   record_count_ = 0;
   base_timestamp_ = kNoTimestamp;
   max_timestamp_ = kNoTimestamp;
@@ -71,8 +74,11 @@ void BatchBuilder::Add(int64_t timestamp, std::optional<absl::string_view> key,
   assert(body <= static_cast<size_t>(std::numeric_limits<int32_t>::max()));
   const int32_t length = static_cast<int32_t>(body);
 
-  const size_t start = buffer_.size();
-  buffer_.resize(start + VarintSize(length) + body);
+  const size_t start = used_;
+  used_ = start + VarintSize(length) + body;
+  // The buffer is sized ahead and reused across batches, so in the steady state no byte is
+  // zero-filled by resize only to be overwritten here.
+  if (buffer_.size() < used_) buffer_.resize(std::max(used_, 2 * buffer_.size()));
   char* p = buffer_.data() + start;
   p = PutVarint(p, length);
   *p++ = 0;  // record attributes: unused
@@ -85,7 +91,7 @@ void BatchBuilder::Add(int64_t timestamp, std::optional<absl::string_view> key,
     p = PutField(p, h.key);
     p = PutField(p, h.value);
   }
-  assert(p == buffer_.data() + buffer_.size());
+  assert(p == buffer_.data() + used_);
   ++record_count_;
 }
 
@@ -100,6 +106,7 @@ std::string BatchBuilder::Build() {
 
 void BatchBuilder::BuildInto(std::string* out) {
   assert(record_count_ > 0);
+  buffer_.resize(used_);  // shrinking: nothing is filled
   char* h = buffer_.data();
   SetBaseOffset(h, options_.base_offset);
   StoreBE32(h + kBatchLengthPos, static_cast<uint32_t>(buffer_.size() - kLogOverhead));

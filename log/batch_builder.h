@@ -48,7 +48,7 @@ class BatchBuilder {
 
   int record_count() const { return record_count_; }
   // The size the batch would have if built now (kBatchHeaderSize with no records).
-  size_t size_bytes() const { return buffer_.size(); }
+  size_t size_bytes() const { return used_; }
 
   // Finishes: fills the header (BaseTimestamp = first record's timestamp, MaxTimestamp = the
   // largest, LastOffsetDelta = count - 1, RecordsCount, CRC) and returns the bytes. Requires at
@@ -65,7 +65,10 @@ class BatchBuilder {
   void StartBatch();
 
   Options options_;
-  std::string buffer_;  // kBatchHeaderSize blank bytes, then the encoded records
+  // kBatchHeaderSize blank bytes, then the encoded records, in the first used_ bytes; the rest
+  // is room for more (stale bytes, never zero-filled on the hot path).
+  std::string buffer_;
+  size_t used_ = 0;
   int record_count_ = 0;
   int64_t base_timestamp_ = kNoTimestamp;
   int64_t max_timestamp_ = kNoTimestamp;

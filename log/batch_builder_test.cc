@@ -233,6 +233,27 @@ TEST(BatchBuilderTest, BuildIntoMatchesBuildAndReusesBuffers) {
   EXPECT_EQ(out.data(), before);
 }
 
+TEST(BatchBuilderTest, ASmallerBatchInAReusedBufferCarriesNoStaleBytes) {
+  // The builder no longer clears its buffer between batches: a small batch built into storage
+  // that held a large one must still be exactly what a fresh builder makes.
+  BatchBuilder reused;
+  std::string out;
+  for (int i = 0; i < 20; ++i) reused.Add(i, "big-key", std::string(4000, 'x'));
+  reused.BuildInto(&out);
+  for (int i = 0; i < 20; ++i) reused.Add(i, "big-key", std::string(4000, 'y'));
+  reused.BuildInto(&out);  // both buffers have now held a large batch
+  BatchBuilder fresh;
+  for (BatchBuilder* b : {&reused, &fresh}) {
+    b->Add(7, std::nullopt, "v");
+    b->Add(8, "k", std::nullopt);
+  }
+  EXPECT_EQ(reused.size_bytes(), fresh.size_bytes());
+  reused.BuildInto(&out);
+  EXPECT_EQ(out, fresh.Build());
+  ValidationOptions options;
+  EXPECT_TRUE(ValidateBatch(out, options).ok());
+}
+
 TEST(BatchBuilderTest, ResetDropsRecordsAndTakesNewOptions) {
   BatchBuilder builder;
   builder.Add(1, "a", "b");

@@ -4,10 +4,11 @@
 //
 //   io_uring  a write that carries a due flush goes through a small per-thread ring with the
 //             fdatasync linked to it in the same submission; the caller waits for the write's
-//             completion and collects the sync's later, after releasing its locks. Syncs go
-//             through the ring too. Writes with no sync attached use pwritev(2) on the calling
-//             thread even here: for buffered writes the ring only adds a hop to a kernel worker
-//             thread (measured in docs/benchmarks.md).
+//             completion and collects the sync's later, after releasing its locks. Writes with
+//             no sync attached, and syncs with no write attached, use pwritev(2) and
+//             fdatasync(2) on the calling thread even here: for buffered writes and lone syncs
+//             the ring only adds a hop to a kernel worker thread (measured in
+//             docs/benchmarks.md).
 //   pwritev   pwritev(2) and fdatasync(2) on the calling thread: where the kernel, seccomp or a
 //             container forbids io_uring, or when the caller asks for it (tests of both paths,
 //             and the fault-injecting file system, whose faults io_uring would bypass).
@@ -55,7 +56,7 @@ class IoBackend {
                              PendingSync* sync) = 0;
   // Waits for a sync started by Write. A no-op if none was started.
   virtual absl::Status WaitSync(File* file, PendingSync* sync) = 0;
-  // fdatasync(2) of `file`.
+  // fdatasync(2) of `file`, on the calling thread.
   virtual absl::Status Sync(File* file) = 0;
 };
 

@@ -252,17 +252,66 @@ absl::Status Log::RecoverSegments(const std::vector<int64_t>& bases, int64_t rec
   return recovery_checkpoint_->Write(segments_.back()->next_offset());
 }
 
-absl::Status Log::BuildBatch(absl::Span<const RecordToAppend> records) {
+namespace {
+
+// Where appending threads encode their batches: per thread, so records are encoded and
+// checksummed before the append lock is taken, and reused, so the steady state allocates
+// nothing. (The log stamps BaseOffset and PartitionLeaderEpoch under the lock; both lie
+// outside the CRC.)
+struct BuildScratch {
+  BatchBuilder builder;
+  std::string batch;
+  bool in_use = false;
+};
+
+// Keeps a thread's scratch buffers unless one batch made them larger than this.
+constexpr size_t kMaxRetainedScratchBytes = 8 << 20;
+
+// Lends the calling thread's scratch, or a fresh one if the thread is already using its own
+// (an AppendAsync callback that appends again).
+class ScratchLease {
+ public:
+  ScratchLease() {
+    thread_local BuildScratch local;
+    if (!local.in_use) {
+      scratch_ = &local;
+    } else {
+      owned_ = std::make_unique<BuildScratch>();
+      scratch_ = owned_.get();
+    }
+    scratch_->in_use = true;
+  }
+  ~ScratchLease() {
+    scratch_->in_use = false;
+    // The builder's buffer is the previous batch's storage: about as large.
+    if (scratch_->batch.capacity() > kMaxRetainedScratchBytes) {
+      std::string().swap(scratch_->batch);
+      scratch_->builder = BatchBuilder();
+    }
+  }
+  ScratchLease(const ScratchLease&) = delete;
+  ScratchLease& operator=(const ScratchLease&) = delete;
+  BuildScratch* operator->() const { return scratch_; }
+
+ private:
+  BuildScratch* scratch_;
+  std::unique_ptr<BuildScratch> owned_;
+};
+
+}  // namespace
+
+absl::Status Log::BuildBatch(absl::Span<const RecordToAppend> records, BatchBuilder* builder,
+                             std::string* out) const {
   if (records.empty()) return absl::InvalidArgumentError("Append needs at least one record");
   const int64_t now = NowMs();
-  builder_.Reset(BatchBuilder::Options());
+  builder->Reset(BatchBuilder::Options());
   for (const RecordToAppend& r : records) {
-    builder_.Add(r.timestamp == kNoTimestamp ? now : r.timestamp, r.key, r.value, r.headers);
+    builder->Add(r.timestamp == kNoTimestamp ? now : r.timestamp, r.key, r.value, r.headers);
   }
-  builder_.BuildInto(&build_buffer_);
-  if (static_cast<int64_t>(build_buffer_.size()) > options_.config.max_message_bytes) {
+  builder->BuildInto(out);
+  if (static_cast<int64_t>(out->size()) > options_.config.max_message_bytes) {
     return absl::InvalidArgumentError(
-        absl::StrCat("batch of ", records.size(), " records is ", build_buffer_.size(),
+        absl::StrCat("batch of ", records.size(), " records is ", out->size(),
                      " bytes, above max.message.bytes=", options_.config.max_message_bytes));
   }
   return absl::OkStatus();
@@ -271,10 +320,11 @@ absl::Status Log::BuildBatch(absl::Span<const RecordToAppend> records) {
 absl::StatusOr<AppendInfo> Log::Append(absl::Span<const RecordToAppend> records) {
   PendingAppend pending;
   {
+    ScratchLease scratch;
+    RETURN_IF_ERROR(BuildBatch(records, &scratch->builder, &scratch->batch));
     std::lock_guard lock(append_mu_);
-    RETURN_IF_ERROR(BuildBatch(records));
-    RETURN_IF_ERROR(AppendLocked(absl::MakeSpan(build_buffer_),
-                                 DecodeBatchHeader(build_buffer_.data()),
+    RETURN_IF_ERROR(AppendLocked(absl::MakeSpan(scratch->batch),
+                                 DecodeBatchHeader(scratch->batch.data()),
                                  /*may_lead=*/true, &pending));
   }
   return Acknowledge(&pending);
@@ -284,11 +334,13 @@ void Log::AppendAsync(absl::Span<const RecordToAppend> records, AppendCallback d
   PendingAppend pending;
   absl::Status status;
   {
-    std::lock_guard lock(append_mu_);
-    status = BuildBatch(records);
+    ScratchLease scratch;
+    status = BuildBatch(records, &scratch->builder, &scratch->batch);
     if (status.ok()) {
-      status = AppendLocked(absl::MakeSpan(build_buffer_), DecodeBatchHeader(build_buffer_.data()),
-                            /*may_lead=*/false, &pending);
+      std::lock_guard lock(append_mu_);
+      status =
+          AppendLocked(absl::MakeSpan(scratch->batch), DecodeBatchHeader(scratch->batch.data()),
+                       /*may_lead=*/false, &pending);
     }
   }
   if (!status.ok()) return done(status);

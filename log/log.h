@@ -268,7 +268,9 @@ class Log {
   absl::Status RecoverSegments(const std::vector<int64_t>& bases, int64_t recovery_point);
   absl::Status WriteCleanShutdown();
   int64_t NowMs() const;
-  absl::Status BuildBatch(absl::Span<const RecordToAppend> records);
+  // Encodes `records` into one batch in *out (BaseOffset 0), using `builder`. Needs no lock.
+  absl::Status BuildBatch(absl::Span<const RecordToAppend> records, BatchBuilder* builder,
+                          std::string* out) const;
   absl::Status AppendLocked(absl::Span<char> batch, BatchHeader header, bool may_lead,
                             PendingAppend* pending);
   // Collects the linked sync and waits as the mode requires.
@@ -307,9 +309,6 @@ class Log {
   // Writes the recovery-point checkpoint; shared with background tasks.
   std::shared_ptr<OffsetCheckpoint> recovery_checkpoint_;
   std::unique_ptr<OffsetCheckpoint> start_checkpoint_;
-  // Guarded by append_mu_.
-  BatchBuilder builder_;
-  std::string build_buffer_;
 };
 
 // Iterates batches and their records from a start offset. Not thread-safe; use one per thread.
@@ -339,7 +338,9 @@ class LogReader {
   int64_t start_offset_;
   int64_t next_offset_;
   std::optional<int64_t> upper_bound_;
-  std::string buffer_;
+  // The current chunk; grows to the largest chunk read, never shrinks or gets cleared.
+  std::unique_ptr<char[]> buffer_;
+  size_t buffer_capacity_ = 0;
   std::optional<BatchIterator> batches_;
   std::optional<RecordIterator> records_;
   absl::Status status_;

@@ -84,6 +84,27 @@ TEST_F(LogTest, AppendAssignsDenseOffsetsAndReadsBack) {
   EXPECT_EQ(ReadValues(log.get(), 4), (std::vector<std::string>{"v4"}));
 }
 
+TEST_F(LogTest, AnAppendAsyncCallbackThatAppendsAgainOnTheSameThread) {
+  // In page_cache mode the callback runs on the appending thread, while that thread's batch
+  // scratch is still lent out: the nested Append must encode into its own.
+  auto log = OpenLog();
+  std::vector<RecordToAppend> outer = {RecordToAppend{.value = "outer-1"},
+                                       RecordToAppend{.value = "outer-2"}};
+  bool nested_ok = false;
+  log->AppendAsync(outer, [&](absl::StatusOr<AppendInfo> info) {
+    ASSERT_TRUE(info.ok()) << info.status();
+    const std::string big(5000, 'i');
+    std::vector<RecordToAppend> inner = {RecordToAppend{.value = big}};
+    nested_ok = log->Append(inner).ok();
+  });
+  EXPECT_TRUE(nested_ok);
+  // And the thread's own scratch is usable again afterwards.
+  std::vector<RecordToAppend> last = {RecordToAppend{.value = "last"}};
+  ASSERT_TRUE(log->Append(last).ok());
+  EXPECT_EQ(ReadValues(log.get(), 0),
+            (std::vector<std::string>{"outer-1", "outer-2", std::string(5000, 'i'), "last"}));
+}
+
 TEST_F(LogTest, NullKeyNullValueAndHeadersRoundTrip) {
   auto log = OpenLog();
   HeaderRef headers[] = {{"h1", "x"}, {"h2", std::nullopt}};
