@@ -144,6 +144,7 @@ absl::StatusOr<BrokerConfig> BrokerConfig::FromProperties(const std::vector<Prop
       {"group.max.session.timeout.ms", int_into(&c.group_max_session_timeout_ms, 0, kMax)},
       {"offsets.retention.minutes", int_into(&c.offsets_retention_minutes, 1, kMax)},
       {"offset.metadata.max.bytes", int_into(&c.offset_metadata_max_bytes, 0, 1 << 30)},
+      {"offsets.topic.num.partitions", int_into(&c.offsets_topic_num_partitions, 1, 1000)},
       {"log.retention.hours", opt_into(&retention_hours, -1)},
       {"log.retention.minutes", opt_into(&retention_minutes, -1)},
       {"log.retention.ms", opt_into(&retention_ms, -1)},

@@ -63,6 +63,9 @@ struct BrokerConfig {
   int64_t group_max_session_timeout_ms = 1800000;
   int64_t offsets_retention_minutes = 7 * 24 * 60;
   int32_t offset_metadata_max_bytes = 4096;
+  // offsets.topic.num.partitions: partitions of the internal __consumer_offsets topic when it
+  // is created (Kafka's default is 50; a single node needs few).
+  int32_t offsets_topic_num_partitions = 4;
 
   // Defaults for every topic's log (log.segment.bytes, log.retention.hours/minutes/ms,
   // log.retention.bytes, message.max.bytes, log.roll.ms/hours, log.index.interval.bytes,

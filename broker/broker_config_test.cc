@@ -41,6 +41,7 @@ TEST(BrokerConfigTest, KafkaKeysAreApplied) {
       "message.max.bytes=2000000\n"
       "socket.request.max.bytes=5000000\n"
       "varve.durability=group_commit\n"
+      "offsets.topic.num.partitions=3\n"
       "metrics.port=0\n");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->listener.port, 19092);
@@ -57,6 +58,7 @@ TEST(BrokerConfigTest, KafkaKeysAreApplied) {
   EXPECT_EQ(c->socket_request_max_bytes, 5'000'000);
   EXPECT_EQ(c->log_defaults.durability, DurabilityMode::kGroupCommit);
   EXPECT_EQ(c->metrics_port, 0);
+  EXPECT_EQ(c->offsets_topic_num_partitions, 3);
   EXPECT_TRUE(c->warnings.empty());
 }
 

@@ -3,6 +3,7 @@
 // Kafka protocol error codes the broker returns (reference §5; Kafka's Errors.java).
 
 #include <cstdint>
+#include <string>
 
 namespace varve::broker {
 
@@ -42,11 +43,17 @@ enum ErrorCode : int16_t {
   kOutOfOrderSequenceNumber = 45,
   kInvalidProducerEpoch = 47,
   kKafkaStorageError = 56,
+  kFencedLeaderEpoch = 74,
+  kUnknownLeaderEpoch = 75,
+  kUnsupportedCompressionType = 76,
   kUnknownProducerId = 59,
   kNonEmptyGroup = 68,
   kGroupIdNotFound = 69,
   kMemberIdRequired = 79,
   kInvalidRecord = 87,
 };
+
+// Kafka's name for a code ("CORRUPT_MESSAGE"), for metrics and logs; "UNKNOWN_<code>" otherwise.
+std::string ErrorName(int16_t code);
 
 }  // namespace varve::broker

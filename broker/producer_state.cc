@@ -182,10 +182,14 @@ absl::StatusOr<std::string> ReadWholeFile(FileSystem* fs, const std::string& pat
 
 absl::Status WriteProducerSnapshot(const std::string& dir, int64_t offset,
                                    const ProducerStateTable& table) {
+  return WriteProducerSnapshotBytes(dir, offset, table.EncodeSnapshot());
+}
+
+absl::Status WriteProducerSnapshotBytes(const std::string& dir, int64_t offset,
+                                        const std::string& bytes) {
   FileSystem* fs = PosixFileSystem();
   const std::string path = ProducerSnapshotPath(dir, offset);
   const std::string tmp = path + ".tmp";
-  const std::string bytes = table.EncodeSnapshot();
   {
     ASSIGN_OR_RETURN(std::unique_ptr<File> f, fs->Open(tmp, OpenMode::kCreate));
     RETURN_IF_ERROR(f->Truncate(0));

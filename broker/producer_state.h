@@ -79,6 +79,10 @@ std::string ProducerSnapshotPath(const std::string& dir, int64_t offset);
 // older snapshots except the newest other one.
 absl::Status WriteProducerSnapshot(const std::string& dir, int64_t offset,
                                    const ProducerStateTable& table);
+// The same with a snapshot already encoded (ProducerStateTable::EncodeSnapshot), so the write
+// can happen off the thread that holds the table's lock.
+absl::Status WriteProducerSnapshotBytes(const std::string& dir, int64_t offset,
+                                        const std::string& bytes);
 
 // Rebuilds a partition's table: the newest readable snapshot at or below the log end, then the
 // headers of every batch after it. Snapshots above the log end (left by a truncation) are

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "log/flusher.h"
 
 namespace varve::broker {
 namespace {
@@ -57,7 +58,28 @@ std::array<uint8_t, 16> RandomId() {
 void Partition::WaitForData(std::weak_ptr<void> owner, std::function<void()> fn) {
   std::lock_guard lock(waiters_mu_);
   std::erase_if(waiters_, [](const auto& w) { return w.first.expired(); });
+  // One registration per owner: a fetch re-arming all its partitions after an append to one
+  // of them must not pile up entries on the others.
+  for (const auto& w : waiters_) {
+    if (!w.first.owner_before(owner) && !owner.owner_before(w.first)) return;
+  }
   waiters_.emplace_back(std::move(owner), std::move(fn));
+}
+
+void Partition::SnapshotProducersInBackground(int64_t offset) {
+  std::lock_guard lock(produce_mu_);
+  SnapshotProducersInBackground(offset, producers_);
+}
+
+void Partition::SnapshotProducersInBackground(int64_t offset, const ProducerStateTable& table) {
+  Flusher::Global().Run([log = log_, offset, bytes = table.EncodeSnapshot()] {
+    absl::Status s = WriteProducerSnapshotBytes(log->dir(), offset, bytes);
+    // A failed snapshot costs only a longer replay after a crash: report it and go on.
+    if (!s.ok()) {
+      std::fprintf(stderr, "varve-broker: producer snapshot of %s at %ld failed: %s\n",
+                   log->dir().c_str(), static_cast<long>(offset), std::string(s.message()).c_str());
+    }
+  });
 }
 
 void Partition::NotifyAppended() {
@@ -164,6 +186,8 @@ absl::Status TopicManager::Load() {
     for (int32_t p = 0; p < r.partitions; ++p) {
       ASSIGN_OR_RETURN(std::shared_ptr<Partition> partition,
                        OpenPartition({name, p}, topic->config));
+      ++partitions_opened_;
+      if (!partition->log().open_info().clean_shutdown) ++partitions_recovered_;
       topic->partitions.push_back(std::move(partition));
     }
     RETURN_IF_ERROR(store_->PutTopic(r));
@@ -175,10 +199,16 @@ absl::Status TopicManager::Load() {
 absl::StatusOr<std::shared_ptr<Partition>> TopicManager::OpenPartition(const TopicPartition& tp,
                                                                        const LogConfig& config) {
   ASSIGN_OR_RETURN(std::shared_ptr<Log> log, logs_->GetOrCreate(tp, config));
-  auto partition = std::make_shared<Partition>(tp, log);
   std::string notes;
-  ASSIGN_OR_RETURN(partition->producers(), RecoverProducerState(*log, &notes));
-  if (!notes.empty()) warnings_.push_back(absl::StrCat(tp.DirName(), ": ", notes));
+  absl::StatusOr<ProducerStateTable> producers = RecoverProducerState(*log, &notes);
+  if (!producers.ok()) return producers.status();
+  auto partition = std::make_shared<Partition>(tp, log);
+  partition->producers() = std::move(*producers);
+  if (!notes.empty()) {
+    std::string warning = tp.DirName();
+    warning.append(": ").append(notes);
+    warnings_.push_back(std::move(warning));
+  }
   return partition;
 }
 

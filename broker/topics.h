@@ -44,9 +44,15 @@ class Partition {
   // Held around an idempotent batch's check, append and record, and by snapshots.
   std::mutex& produce_mu() { return produce_mu_; }
   ProducerStateTable& producers() { return producers_; }  // guarded by produce_mu()
+  // After a segment roll at `offset`: snapshots the producer state (taken now) and writes it on
+  // the background flusher thread, so a restart after a crash replays at most one segment.
+  // Call without produce_mu() held; `table` is the state to write when the caller holds it.
+  void SnapshotProducersInBackground(int64_t offset);
+  void SnapshotProducersInBackground(int64_t offset, const ProducerStateTable& table);
 
   // Long-poll support: `fn` runs once, on the appending thread, after the next append to this
-  // partition (or at shutdown). Registrations whose owner is gone are dropped.
+  // partition (or at shutdown). Registrations whose owner is gone are dropped; a second
+  // registration by the same owner before the next append is ignored.
   void WaitForData(std::weak_ptr<void> owner, std::function<void()> fn);
   void NotifyAppended();
 
@@ -95,6 +101,10 @@ class TopicManager {
   absl::Status Close();
 
   const std::vector<std::string>& warnings() const { return warnings_; }
+  // Partitions opened at startup, and how many of them were scanned for recovery (no clean
+  // shutdown recorded) rather than opened without reading data.
+  int partitions_opened() const { return partitions_opened_; }
+  int partitions_recovered() const { return partitions_recovered_; }
   const BrokerConfig& config() const { return config_; }
 
   // The LogConfig a topic with these overrides gets; INVALID_CONFIG naming the key otherwise.
@@ -115,6 +125,8 @@ class TopicManager {
   std::map<std::string, std::shared_ptr<const Topic>> topics_;
   std::vector<std::string> warnings_;
   bool closed_ = false;
+  int partitions_opened_ = 0;
+  int partitions_recovered_ = 0;
 };
 
 }  // namespace varve::broker

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds, and runs it. Until the broker lands this is
-# the engine demo (examples/embed.cc): it appends three records to ./varve-data/demo-0 and
-# reads them back; run it again and the log continues where it stopped.
+# The main job: installs what is missing, builds varve-broker and runs it with its embedded
+# single-node default: Kafka on 127.0.0.1:9092, data in ./varve-data, Prometheus metrics on
+# http://127.0.0.1:9464/metrics. Extra arguments go to the broker (--config FILE,
+# --override key=value; docs/broker.md). Ctrl-C (SIGINT) or SIGTERM stops it cleanly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-mkdir -p varve-data
-bazel run //examples:embed -- "$PWD/varve-data"
+bazel build -c opt //broker:varve-broker
+exec "$(bazel info -c opt bazel-bin)/broker/varve-broker" "$@"

@@ -9,6 +9,9 @@ packages=(
   # libraries (wrapped in third_party/BUILD.bazel)
   libabsl-dev liburing-dev libxxhash-dev librocksdb-dev libgtest-dev libgmock-dev
   libbenchmark-dev libsnappy-dev liblz4-dev libzstd-dev zlib1g-dev
+  # real Kafka clients for the broker's tests (kafka-python and confluent-kafka import only
+  # under /usr/bin/python3) and librdkafka's C API for varve-bench's broker workloads
+  kcat librdkafka-dev python3-confluent-kafka python3-kafka
   # test tooling
   python3 git gnuplot-nox
 )

@@ -25,6 +25,9 @@ Modes (default: print one line per batch):
                       problem and a summary
   --digest            print an XXH3 digest of each log's batches in the range, to compare
                       replicas
+  --groups            PATH is a broker's data directory: print its consumer groups, their
+                      committed offsets, each partition's log end offset and the lag (reads
+                      metadata.rocksdb read-only; works while the broker runs)
 
 Dump options:
   --records           also print one line per record (offset, timestamp, key, value, headers);
@@ -121,7 +124,7 @@ absl::StatusOr<DumpOptions> ParseDumpArgs(absl::Span<const std::string> args) {
       {"--from-time", time(&o.from_time)},
       {"--to-time", time(&o.to_time)},
   };
-  bool verify = false, digest = false;
+  bool verify = false, digest = false, groups = false;
   bool flags_done = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const absl::string_view arg = args[i];
@@ -135,9 +138,9 @@ absl::StatusOr<DumpOptions> ParseDumpArgs(absl::Span<const std::string> args) {
     }
     const size_t eq = arg.find('=');
     const absl::string_view name = arg.substr(0, eq);
-    if (name == "--verify" || name == "--digest") {
+    if (name == "--verify" || name == "--digest" || name == "--groups") {
       if (eq != absl::string_view::npos) return Usage(absl::StrCat(name, " takes no value"));
-      (name == "--verify" ? verify : digest) = true;
+      (name == "--verify" ? verify : name == "--digest" ? digest : groups) = true;
       continue;
     }
     if (auto it = switches.find(name); it != switches.end()) {
@@ -161,7 +164,17 @@ absl::StatusOr<DumpOptions> ParseDumpArgs(absl::Span<const std::string> args) {
   }
   if (o.help) return o;
 
-  if (verify && digest) return Usage("--verify and --digest cannot be combined");
+  if (verify + digest + groups > 1) {
+    return Usage("--verify, --digest and --groups cannot be combined");
+  }
+  if (groups) {
+    o.mode = DumpMode::kGroups;
+    if (o.records || o.indexes || o.full || o.allow_gaps || o.has_range()) {
+      return Usage("--groups takes only --json and one data directory");
+    }
+    if (o.paths.size() != 1) return Usage("--groups needs exactly one data directory");
+    return o;
+  }
   o.mode = verify ? DumpMode::kVerify : digest ? DumpMode::kDigest : DumpMode::kDump;
   if (o.mode != DumpMode::kDump) {
     const char* mode = verify ? "--verify" : "--digest";

@@ -28,6 +28,7 @@ enum class DumpMode {
   kDump,    // print batches (and records, index entries)
   kVerify,  // check everything, print problems and a summary
   kDigest,  // print the XXH3 digest of the batches of each log in the range
+  kGroups,  // print a broker data directory's consumer groups, offsets and lag
 };
 
 struct DumpOptions {

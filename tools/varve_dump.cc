@@ -6,6 +6,7 @@
 #include "tools/dump_inputs.h"
 #include "tools/dump_options.h"
 #include "tools/dump_output.h"
+#include "tools/groups_command.h"
 #include "tools/log_commands.h"
 
 namespace varve::dump {
@@ -65,6 +66,7 @@ int RunVarveDump(const DumpOptions& options, std::ostream& out, std::ostream& er
     out << kDumpUsage;
     return kExitClean;
   }
+  if (options.mode == DumpMode::kGroups) return RunGroups(options, out, err, fs);
   std::vector<InputNote> notes;
   absl::StatusOr<std::vector<DumpInput>> inputs = ResolveInputs(fs, options.paths, &notes);
   if (!inputs.ok()) {
