@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "bench/kafka_workload.h"
 #include "bench/options.h"
 #include "bench/plot.h"
 #include "bench/report.h"
@@ -50,6 +51,7 @@ absl::StatusOr<RunResult> RunOnce(const BenchOptions& options, SystemKind kind,
   if (mkdir(dir.c_str(), 0755) != 0) {
     return absl::InternalError(absl::StrCat("mkdir ", dir, ": ", strerror(errno)));
   }
+  if (IsKafkaWorkload(options.workload)) return RunKafkaWorkload(options, dir, label);
   SystemConfig config;
   config.dir = dir;
   config.partitions = options.partitions;
@@ -119,7 +121,8 @@ int Main(int argc, char** argv) {
                                                 WorkloadName(options.workload));
       const std::string dir = absl::StrCat(run_dir, "/", SystemName(kind));
       absl::StatusOr<RunResult> result = RunOnce(options, kind, dir, label);
-      if (!(kind == SystemKind::kVarve && options.keep)) RemoveTree(dir);
+      const bool kept = kind == SystemKind::kVarve || kind == SystemKind::kVarveBroker;
+      if (!(kept && options.keep)) RemoveTree(dir);
       if (!result.ok()) {
         failed = absl::Status(result.status().code(),
                               absl::StrCat(SystemName(kind), ": ", result.status().message()));
@@ -139,7 +142,8 @@ int Main(int argc, char** argv) {
   }
   SampleLoadEnd(&report.host);
   if (options.keep) {
-    std::fprintf(stderr, "kept the varve log in %s/varve\n", run_dir.c_str());
+    std::fprintf(stderr, "kept the varve log in %s/%s\n", run_dir.c_str(),
+                 IsKafkaWorkload(options.workload) ? "varve-broker" : "varve");
   } else {
     RemoveTree(run_dir);
   }

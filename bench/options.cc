@@ -21,8 +21,16 @@ const char* WorkloadName(Workload workload) {
       return "read";
     case Workload::kDurableAppend:
       return "durable-append";
+    case Workload::kKafkaProduce:
+      return "kafka-produce";
+    case Workload::kKafkaConsume:
+      return "kafka-consume";
   }
   return "unknown";
+}
+
+bool IsKafkaWorkload(Workload workload) {
+  return workload == Workload::kKafkaProduce || workload == Workload::kKafkaConsume;
 }
 
 const char* SystemName(SystemKind system) {
@@ -33,6 +41,8 @@ const char* SystemName(SystemKind system) {
       return "plain-file";
     case SystemKind::kRocksDb:
       return "rocksdb";
+    case SystemKind::kVarveBroker:
+      return "varve-broker";
   }
   return "unknown";
 }
@@ -49,6 +59,10 @@ workloads:
   durable-append   append batches acknowledged only once on disk (group_commit; the plain
                    writer fdatasyncs every 1 MiB, RocksDB writes with sync=true)
   read             load records, then scan them sequentially, verifying checksums
+  kafka-produce    varve-broker in this process on 127.0.0.1, librdkafka producers
+                   (--threads of them) sending --record-size values with --acks; no baseline
+  kafka-consume    load --records (or 512 MiB) through kafka-produce (untimed), then consume
+                   them all with a librdkafka consumer using assign(); no baseline
 
 options:
   --dir DIR              directory on the disk under test (required; must exist)
@@ -68,6 +82,7 @@ options:
   --repeat N             run the systems N times, interleaved (default 1); ratios use medians
   --systems LIST         comma-separated subset of varve,plain-file,rocksdb (default all)
   --io-backend KIND      varve's write path: auto | io_uring | pwritev (default auto)
+  --acks 1|-1|0          kafka workloads: the producer's acks (default 1; -1 = durable)
   --help                 this text
 
 exit status: 0 ok, 1 a run failed, 2 bad arguments.
@@ -91,11 +106,14 @@ absl::StatusOr<int64_t> ParseInt(absl::string_view flag, absl::string_view value
 }
 
 absl::StatusOr<Workload> ParseWorkload(absl::string_view name) {
-  for (Workload w : {Workload::kAppend, Workload::kRead, Workload::kDurableAppend}) {
+  for (Workload w : {Workload::kAppend, Workload::kRead, Workload::kDurableAppend,
+                     Workload::kKafkaProduce, Workload::kKafkaConsume}) {
     if (name == WorkloadName(w)) return w;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown workload \"", name, "\"; expected one of: append, read, durable-append"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown workload \"", name,
+                   "\"; expected one of: append, read, durable-append, kafka-produce, "
+                   "kafka-consume"));
 }
 
 absl::StatusOr<std::vector<SystemKind>> ParseSystems(absl::string_view value) {
@@ -139,7 +157,8 @@ std::string BenchOptions::CommandLine() const {
   if (keep) absl::StrAppend(&s, " --keep");
   if (cold) absl::StrAppend(&s, " --cold");
   if (repeat != 1) absl::StrAppend(&s, " --repeat ", repeat);
-  if (systems.size() != 3) {
+  if (IsKafkaWorkload(workload)) absl::StrAppend(&s, " --acks ", acks);
+  if (systems.size() != 3 && !IsKafkaWorkload(workload)) {
     std::vector<std::string> names;
     for (SystemKind k : systems) names.push_back(SystemName(k));
     absl::StrAppend(&s, " --systems ", absl::StrJoin(names, ","));
@@ -157,6 +176,8 @@ absl::StatusOr<BenchOptions> ParseBenchOptions(const std::vector<std::string>& a
   std::optional<Workload> workload;
   std::optional<DurabilityMode> durability;
   bool have_dir = false;
+  bool have_acks = false;
+  bool have_systems = false;
   // Flags that take a value, and what to do with it.
   using Setter = absl::Status (*)(BenchOptions&, absl::string_view);
   static const std::map<std::string, Setter, std::less<>> kValueFlags = {
@@ -237,6 +258,15 @@ absl::StatusOr<BenchOptions> ParseBenchOptions(const std::vector<std::string>& a
          o.io_backend = *k;
          return absl::OkStatus();
        }},
+      {"--acks",
+       [](BenchOptions& o, absl::string_view v) -> absl::Status {
+         int64_t n;
+         if (!absl::SimpleAtoi(v, &n) || n < -1 || n > 1) {
+           return Bad("--acks", v, "expected 1, -1 or 0");
+         }
+         o.acks = static_cast<int>(n);
+         return absl::OkStatus();
+       }},
   };
 
   for (size_t i = 0; i < args.size(); ++i) {
@@ -287,10 +317,14 @@ absl::StatusOr<BenchOptions> ParseBenchOptions(const std::vector<std::string>& a
     }
     if (absl::Status s = it->second(o, *value); !s.ok()) return s;
     if (name == "--dir") have_dir = true;
+    if (name == "--acks") have_acks = true;
+    if (name == "--systems") have_systems = true;
   }
 
-  if (!workload)
-    return absl::InvalidArgumentError("missing WORKLOAD (append, read, durable-append)");
+  if (!workload) {
+    return absl::InvalidArgumentError(
+        "missing WORKLOAD (append, read, durable-append, kafka-produce, kafka-consume)");
+  }
   o.workload = *workload;
   if (!have_dir) return absl::InvalidArgumentError("missing --dir DIR (the disk under test)");
   if (o.duration_s && o.records) {
@@ -313,6 +347,22 @@ absl::StatusOr<BenchOptions> ParseBenchOptions(const std::vector<std::string>& a
   }
   if (o.cold && o.workload != Workload::kRead) {
     return absl::InvalidArgumentError("--cold applies to the read workload only");
+  }
+  if (IsKafkaWorkload(o.workload)) {
+    if (have_systems) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--systems does not apply to ", WorkloadName(o.workload),
+                       ": the kafka workloads measure varve-broker alone (there is no baseline)"));
+    }
+    if (o.io_backend != IoBackendKind::kAuto) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--io-backend does not apply to ", WorkloadName(o.workload),
+                       ": the broker opens its logs with the default backend"));
+    }
+    o.systems = {SystemKind::kVarveBroker};
+  } else if (have_acks) {
+    return absl::InvalidArgumentError(
+        "--acks applies to the kafka workloads only (kafka-produce, kafka-consume)");
   }
   if (!o.records && !o.duration_s) o.duration_s = BenchOptions::kDefaultDurationS;
   return o;

@@ -25,12 +25,21 @@ enum class Workload {
   kAppend,         // appends as fast as acknowledgements allow (default durability page_cache)
   kRead,           // loads records, then scans them sequentially verifying checksums
   kDurableAppend,  // appends acknowledged only once on disk (group_commit)
+  // varve-broker driven by librdkafka over 127.0.0.1, both in this process
+  // (bench/kafka_workload.h): produce with --acks, or load then consume with assign().
+  kKafkaProduce,
+  kKafkaConsume,
 };
-const char* WorkloadName(Workload workload);  // "append", "read", "durable-append"
+// "append", "read", "durable-append", "kafka-produce", "kafka-consume"
+const char* WorkloadName(Workload workload);
+// kafka-produce and kafka-consume: they measure the broker alone, with no baseline.
+bool IsKafkaWorkload(Workload workload);
 
 // The systems measured in one run, in the order they run.
-enum class SystemKind { kVarve, kPlainFile, kRocksDb };
-const char* SystemName(SystemKind system);  // "varve", "plain-file", "rocksdb"
+// kVarveBroker is the only system of the kafka workloads (never named in --systems).
+enum class SystemKind { kVarve, kPlainFile, kRocksDb, kVarveBroker };
+// "varve", "plain-file", "rocksdb", "varve-broker"
+const char* SystemName(SystemKind system);
 
 struct BenchOptions {
   bool help = false;  // --help: print BenchUsage() and exit 0; nothing else is checked
@@ -52,6 +61,7 @@ struct BenchOptions {
   std::vector<SystemKind> systems = {SystemKind::kVarve, SystemKind::kPlainFile,
                                      SystemKind::kRocksDb};  // --systems
   IoBackendKind io_backend = IoBackendKind::kAuto;           // --io-backend (varve)
+  int acks = 1;  // --acks 1|-1|0: the kafka workloads' producer acks (kafka-consume's load too)
 
   static constexpr double kDefaultDurationS = 10;
   // The data set a timed `read` loads when only --duration bounds the run: the scan repeats

@@ -147,6 +147,47 @@ TEST(BenchOptions, BadArguments) {
   EXPECT_NE(ErrorOf({"append", "--dir="}).find("empty"), std::string::npos);
 }
 
+TEST(BenchOptions, KafkaWorkloadsMeasureTheBrokerAloneWithAcks) {
+  absl::StatusOr<BenchOptions> o = Parse({"kafka-produce", "--dir", "/d"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->workload, Workload::kKafkaProduce);
+  EXPECT_EQ(o->acks, 1);
+  EXPECT_EQ(o->systems, std::vector<SystemKind>{SystemKind::kVarveBroker});
+  EXPECT_STREQ(SystemName(SystemKind::kVarveBroker), "varve-broker");
+  EXPECT_TRUE(IsKafkaWorkload(o->workload));
+  EXPECT_FALSE(IsKafkaWorkload(Workload::kAppend));
+  for (const char* acks : {"1", "-1", "0"}) {
+    o = Parse({"kafka-produce", "--dir", "/d", "--acks", acks});
+    ASSERT_TRUE(o.ok()) << o.status();
+    EXPECT_EQ(o->acks, std::stoi(acks));
+  }
+  o = Parse({"kafka-consume", "--dir", "/d", "--records", "20000", "--partitions", "4"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->workload, Workload::kKafkaConsume);
+  EXPECT_EQ(o->ReadRecords(), 20000);
+  EXPECT_EQ(o->CommandLine(),
+            "varve-bench kafka-consume --dir /d --record-size 1024 --batch-records 100 "
+            "--threads 1 --partitions 4 --durability page_cache --records 20000 --acks 1");
+  EXPECT_NE(std::string(BenchUsage()).find("kafka-produce"), std::string::npos);
+}
+
+TEST(BenchOptions, BadKafkaArguments) {
+  EXPECT_NE(ErrorOf({"kafka-produce", "--dir", "/d", "--acks", "2"}).find("1, -1 or 0"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf({"kafka-produce", "--dir", "/d", "--acks", "all"}).find("1, -1 or 0"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf({"kafka-produce", "--dir", "/d", "--acks"}).find("needs a value"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf({"append", "--dir", "/d", "--acks", "1"}).find("kafka workloads only"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf({"kafka-produce", "--dir", "/d", "--systems", "varve"}).find("no baseline"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf({"kafka-consume", "--dir", "/d", "--io-backend", "pwritev"}), "");
+  EXPECT_NE(ErrorOf({"kafka-consume", "--dir", "/d", "--cold"}).find("read workload only"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf({"kafka-producer", "--dir", "/d"}).find("unknown workload"), std::string::npos);
+}
+
 TEST(BenchOptions, CommandLineReproducesTheOptions) {
   absl::StatusOr<BenchOptions> o =
       Parse({"durable-append", "--dir", "/d", "--threads", "16", "--duration", "20", "--keep"});

@@ -73,7 +73,7 @@ absl::Status WritePlot(const Report& report, const std::string& png_path) {
   const std::string gnuplot = FindOnPath("gnuplot");
   if (gnuplot.empty()) return CheckGnuplot();
   const BenchOptions& o = report.options;
-  const bool latency = o.workload != Workload::kRead;
+  const bool latency = o.workload != Workload::kRead && o.workload != Workload::kKafkaConsume;
 
   ScratchDir scratch;
   const char* tmp = std::getenv("TMPDIR");

@@ -48,7 +48,34 @@ double Median(std::vector<double> v) {
   return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-bool IsWrite(Workload w) { return w != Workload::kRead; }
+bool IsWrite(Workload w) {
+  return w == Workload::kAppend || w == Workload::kDurableAppend || w == Workload::kKafkaProduce;
+}
+
+// Loads, then reads what it loaded: passes and the load's figures are reported.
+bool IsScan(Workload w) { return w == Workload::kRead || w == Workload::kKafkaConsume; }
+
+constexpr char kNoBaseline[] =
+    "no baseline: the kafka workloads measure varve-broker alone (broker and librdkafka client "
+    "in this process, over 127.0.0.1)";
+
+// The kafka workloads: the process's RSS growth per 10^9 record bytes appended.
+std::optional<double> RssGrowthPerGb(const RunResult& r) {
+  if (r.rss_start_bytes < 0 || r.rss_end_bytes < 0 || r.appended_bytes <= 0) return std::nullopt;
+  return (r.rss_end_bytes - r.rss_start_bytes) / (r.appended_bytes / 1e9);
+}
+
+std::string RssNote(const RunResult& r) {
+  if (r.rss_start_bytes < 0 || r.rss_end_bytes < 0) return "";
+  std::string note =
+      absl::StrFormat("RSS %.0f -> %.0f MiB (peak %.0f MiB)", r.rss_start_bytes / 1048576.0,
+                      r.rss_end_bytes / 1048576.0, r.rss_peak_bytes / 1048576.0);
+  if (std::optional<double> g = RssGrowthPerGb(r)) {
+    absl::StrAppend(&note, absl::StrFormat(", %+.1f MiB per GB appended (%.2f GB)", *g / 1048576.0,
+                                           r.appended_bytes / 1e9));
+  }
+  return note;
+}
 
 double Us(int64_t ns) { return ns / 1000.0; }
 
@@ -154,7 +181,7 @@ void LatencyFields(Json& j, const LatencyHistogram& h) {
 }
 
 std::string CacheState(const BenchOptions& o) {
-  if (o.workload != Workload::kRead) return "n/a";
+  if (!IsScan(o.workload)) return "n/a";
   return o.cold ? "cold (page cache dropped before each scan)" : "warm";
 }
 
@@ -226,12 +253,19 @@ std::optional<double> RatioToVarve(const std::vector<SystemSummary>& summaries,
 std::string FormatText(const Report& report) {
   const BenchOptions& o = report.options;
   const HostInfo& h = report.host;
-  std::string out = absl::StrFormat(
-      "varve-bench %s: %d-byte records, %d per batch, %d thread(s), %d partition(s), "
-      "durability %s, ",
-      WorkloadName(o.workload), o.record_size, o.batch_records, o.threads, o.partitions,
-      DurabilityModeName(o.durability));
-  if (o.workload == Workload::kRead) {
+  std::string out =
+      IsKafkaWorkload(o.workload)
+          ? absl::StrFormat(
+                "varve-bench %s: %d-byte messages, %d librdkafka producer(s), %d partition(s), "
+                "acks %d, topic durability %s, ",
+                WorkloadName(o.workload), o.record_size, o.threads, o.partitions, o.acks,
+                DurabilityModeName(o.durability))
+          : absl::StrFormat(
+                "varve-bench %s: %d-byte records, %d per batch, %d thread(s), %d partition(s), "
+                "durability %s, ",
+                WorkloadName(o.workload), o.record_size, o.batch_records, o.threads, o.partitions,
+                DurabilityModeName(o.durability));
+  if (IsScan(o.workload)) {
     absl::StrAppend(
         &out, o.ReadRecords(), " records loaded per system, ",
         o.records ? "one scan" : absl::StrCat("scans repeated for ", *o.duration_s, " s"), ", ",
@@ -266,9 +300,10 @@ std::string FormatText(const Report& report) {
     }
     std::vector<std::string> notes;
     if (!r.describe.empty()) notes.push_back(r.describe);
-    if (o.workload == Workload::kRead) {
+    if (IsScan(o.workload)) {
       notes.push_back(absl::StrFormat("%d pass(es); load %.1f s", r.passes, r.load_seconds));
     }
+    if (std::string rss = RssNote(r); !rss.empty()) notes.push_back(rss);
     if (!r.note.empty()) notes.push_back(r.note);
     absl::StrAppend(&out, "  ", absl::StrJoin(notes, "; "), "\n");
   }
@@ -287,6 +322,7 @@ std::string FormatText(const Report& report) {
       absl::StrAppend(&out, "\n");
     }
   }
+  if (IsKafkaWorkload(o.workload)) absl::StrAppend(&out, "\n", kNoBaseline, "\n");
   bool header = false;
   for (SystemKind baseline : {SystemKind::kPlainFile, SystemKind::kRocksDb}) {
     std::optional<double> ratio = RatioToVarve(summaries, baseline);
@@ -328,7 +364,11 @@ std::string FormatJson(const Report& report) {
   } else {
     j.Null();
   }
-  if (o.workload == Workload::kRead) j.Key("read_records").Int(o.ReadRecords());
+  if (IsScan(o.workload)) j.Key("read_records").Int(o.ReadRecords());
+  if (IsKafkaWorkload(o.workload)) {
+    j.Key("kafka_acks").Int(o.acks);
+    j.Key("baseline").Str(kNoBaseline);
+  }
   j.Key("keep").Bool(o.keep);
   j.Key("cold").Bool(o.cold);
   j.Key("cache").Str(CacheState(o));
@@ -367,10 +407,22 @@ std::string FormatJson(const Report& report) {
     j.Key("cpu_seconds").Num(r.cpu_seconds);
     j.Key("cpu_us_per_record").Num(CpuUsPerRecord(r));
     if (latency) LatencyFields(j, r.latency);
-    if (o.workload == Workload::kRead) {
+    if (IsScan(o.workload)) {
       j.Key("passes").Int(r.passes);
       j.Key("loaded_records").Int(r.loaded_records);
       j.Key("load_seconds").Num(r.load_seconds);
+    }
+    if (r.rss_start_bytes >= 0) {
+      j.Key("rss_start_bytes").Int(r.rss_start_bytes);
+      j.Key("rss_end_bytes").Int(r.rss_end_bytes);
+      j.Key("rss_peak_bytes").Int(r.rss_peak_bytes);
+      j.Key("appended_bytes").Int(r.appended_bytes);
+      j.Key("rss_growth_bytes_per_gb");
+      if (std::optional<double> g = RssGrowthPerGb(r)) {
+        j.Num(*g);
+      } else {
+        j.Null();
+      }
     }
     j.Key("describe").Str(r.describe);
     j.Key("note").Str(r.note);

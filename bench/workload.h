@@ -41,6 +41,13 @@ struct RunResult {
   int64_t loaded_records = 0;
   double load_seconds = 0;
   std::string note;  // why the run stopped early, if it did
+  // kafka workloads (the broker runs in this process): VmRSS of the process once the broker
+  // has started and once the clients are gone at the end, VmHWM at the end, and the record
+  // bytes the broker appended in the run (load included); -1 when not measured.
+  int64_t rss_start_bytes = -1;
+  int64_t rss_end_bytes = -1;
+  int64_t rss_peak_bytes = -1;
+  int64_t appended_bytes = -1;
 
   double records_per_s() const { return seconds > 0 ? records / seconds : 0; }
   // Record bytes (not framing) per second, in 10^6 bytes.
