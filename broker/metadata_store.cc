@@ -81,6 +81,8 @@ class Cursor {
   absl::string_view b_;
 };
 
+}  // namespace
+
 std::string RandomBytes(size_t n) {
   std::string out(n, '\0');
   const int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
@@ -95,8 +97,6 @@ std::string RandomBytes(size_t n) {
   }
   return out;
 }
-
-}  // namespace
 
 std::string MetadataStore::EncodeTopic(const TopicRecord& t) {
   std::string out;

@@ -44,6 +44,9 @@ struct TopicRecord {
   std::map<std::string, std::string> configs;
 };
 
+// `n` random bytes from /dev/urandom (cluster and topic ids); zeros if it cannot be read.
+std::string RandomBytes(size_t n);
+
 class MetadataStore {
  public:
   // Opens (creating) the store in `dir`. A store another process holds fails with

@@ -1,8 +1,5 @@
 #include "broker/topics.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
 #include <set>
@@ -43,13 +40,10 @@ int64_t NowMs() {
       .count();
 }
 
-std::array<uint8_t, 16> RandomId() {
+std::array<uint8_t, 16> NewTopicId() {
+  const std::string bytes = RandomBytes(16);
   std::array<uint8_t, 16> id{};
-  const int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    if (::read(fd, id.data(), id.size()) != static_cast<ssize_t>(id.size())) id.fill(0);
-    ::close(fd);
-  }
+  std::copy(bytes.begin(), bytes.end(), id.begin());
   return id;
 }
 
@@ -156,28 +150,29 @@ absl::Status TopicManager::Load() {
     RETURN_IF_ERROR(store_->FinishTopicDelete(name));
     known.erase(name);
   }
-  // Adopt partition directories of topics the store does not know.
+  // Adopt partition directories of topics the store does not know, and partitions beyond a
+  // known topic's count. Only the records this changes are written back (each is a synced
+  // write, so rewriting every topic would make start-up cost one fsync per topic).
+  std::set<std::string> adopted, changed;
   for (const TopicPartition& tp : logs_->List()) {
-    if (known.count(tp.topic)) {
-      TopicRecord& r = known[tp.topic];
-      if (tp.partition >= r.partitions) {
-        warnings_.push_back(absl::StrCat("partition directory ", tp.DirName(),
-                                         " lies beyond the topic's ", r.partitions,
-                                         " partitions; the topic now has ", tp.partition + 1));
-        r.partitions = tp.partition + 1;
-        RETURN_IF_ERROR(store_->PutTopic(r));
-      }
-      continue;
+    auto [it, is_new] = known.try_emplace(tp.topic);
+    TopicRecord& r = it->second;
+    if (is_new) {
+      r = TopicRecord{
+          .name = tp.topic, .partitions = 0, .topic_id = NewTopicId(), .created_ms = NowMs()};
+      adopted.insert(tp.topic);
+      configs.emplace(tp.topic, config_.log_defaults);
+      warnings_.push_back(absl::StrCat("adopted partition directories of topic \"", tp.topic,
+                                       "\", which the metadata store did not know"));
     }
-    TopicRecord r{.name = tp.topic, .partitions = 1, .topic_id = RandomId(), .created_ms = NowMs()};
-    warnings_.push_back(absl::StrCat("adopted partition directories of topic \"", tp.topic,
-                                     "\", which the metadata store did not know"));
-    known.emplace(tp.topic, r);
-    configs.emplace(tp.topic, config_.log_defaults);
-  }
-  for (const TopicPartition& tp : logs_->List()) {
-    TopicRecord& r = known[tp.topic];
-    r.partitions = std::max(r.partitions, tp.partition + 1);
+    if (tp.partition < r.partitions) continue;
+    if (!adopted.count(tp.topic)) {
+      warnings_.push_back(absl::StrCat("partition directory ", tp.DirName(),
+                                       " lies beyond the topic's ", r.partitions,
+                                       " partitions; the topic now has ", tp.partition + 1));
+    }
+    r.partitions = tp.partition + 1;
+    changed.insert(tp.topic);
   }
   for (auto& [name, r] : known) {
     auto topic = std::make_shared<Topic>();
@@ -190,7 +185,7 @@ absl::Status TopicManager::Load() {
       if (!partition->log().open_info().clean_shutdown) ++partitions_recovered_;
       topic->partitions.push_back(std::move(partition));
     }
-    RETURN_IF_ERROR(store_->PutTopic(r));
+    if (changed.count(name)) RETURN_IF_ERROR(store_->PutTopic(r));
     topics_.emplace(name, std::move(topic));
   }
   return absl::OkStatus();
@@ -244,7 +239,7 @@ TopicError TopicManager::Create(const std::string& name, int32_t partitions,
   auto topic = std::make_shared<Topic>();
   topic->record = TopicRecord{.name = name,
                               .partitions = partitions,
-                              .topic_id = RandomId(),
+                              .topic_id = NewTopicId(),
                               .created_ms = NowMs(),
                               .configs = configs};
   topic->config = *config;

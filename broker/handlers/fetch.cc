@@ -7,7 +7,6 @@
 // If fewer than MinBytes are available the request is parked: it is re-evaluated after each
 // append to one of its partitions and answered once MinBytes are there or MaxWaitMs passes.
 
-#include <atomic>
 #include <chrono>
 #include <mutex>
 
@@ -47,7 +46,6 @@ Evaluation Evaluate(const RequestContext& ctx, const FetchRequest& request) {
   Evaluation e;
   e.response.responses.reserve(request.topics.size());
   int64_t budget = request.max_bytes > 0 ? request.max_bytes : 0;
-  if (ctx.api_version < 3) budget = std::numeric_limits<int32_t>::max();
   for (const FetchRequest::FetchTopic& topic : request.topics) {
     FetchResponse::FetchableTopicResponse& out = e.response.responses.emplace_back();
     out.topic = topic.topic;

@@ -8,7 +8,6 @@
 //              background thread), or with REQUEST_TIMED_OUT for those still waiting when
 //              TimeoutMs runs out (their data is written and may still become durable).
 
-#include <atomic>
 #include <chrono>
 #include <mutex>
 
