@@ -116,8 +116,11 @@ class Json {
   }
   Json& Num(double v) {
     Comma();
-    if (std::isfinite(v)) {
-      absl::StrAppend(&out_, absl::StrFormat("%.3f", v));
+    if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e15) {
+      absl::StrAppend(&out_, absl::StrFormat("%.0f", v));
+    } else if (std::isfinite(v)) {
+      // Significant digits, not fixed decimals: a sub-millisecond scan is not "0.000" seconds.
+      absl::StrAppend(&out_, absl::StrFormat("%.9g", v));
     } else {
       out_ += "null";
     }
