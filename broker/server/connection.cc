@@ -1,6 +1,7 @@
 #include "broker/server/connection.h"
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,7 +20,7 @@ namespace {
 
 // Per wake-up budgets, so one busy connection cannot starve the others on its loop; level-
 // triggered epoll reports the socket again in the next round if more is pending.
-constexpr int64_t kReadBudgetBytes = 256 << 10;
+constexpr int64_t kReadBudgetBytes = 1 << 20;
 constexpr int64_t kWriteBudgetBytes = 4 << 20;
 
 int64_t SteadyNowNs() {
@@ -93,14 +94,30 @@ void Connection::OnFdEvents(uint32_t events) {
 }
 
 void Connection::ReadAvailable() {
-  std::vector<char>& buffer = context_->read_buffer;
+  std::vector<char>& scratch = context_->read_buffer;
   int64_t budget = kReadBudgetBytes;
   while (CanDispatch() && budget > 0) {
-    size_t want = static_cast<size_t>(std::min<int64_t>(budget, buffer.size()));
-    ssize_t n = ::read(fd_, buffer.data(), want);
+    // The rest of a frame whose size is known goes straight into that frame's buffer; what
+    // follows it (or everything, between frames) lands in the loop's scratch and is copied out.
+    absl::Span<char> direct = reader_.DirectTarget();
+    size_t direct_want = std::min<size_t>(direct.size(), static_cast<size_t>(budget));
+    size_t scratch_want = std::min<size_t>(scratch.size(), static_cast<size_t>(budget));
+    iovec iov[2];
+    int iov_count = 0;
+    if (direct_want > 0) iov[iov_count++] = {direct.data(), direct_want};
+    // Once a frame is underway, scratch only takes the bytes after it, so the last read of
+    // a frame also picks up the next requests without another system call.
+    if (direct_want == direct.size()) iov[iov_count++] = {scratch.data(), scratch_want};
+    size_t want = 0;
+    for (int i = 0; i < iov_count; ++i) want += iov[i].iov_len;
+    ssize_t n = ::readv(fd_, iov, iov_count);
     if (n > 0) {
       context_->counters->bytes_received.fetch_add(n, std::memory_order_relaxed);
-      reader_.Append(absl::string_view(buffer.data(), static_cast<size_t>(n)));
+      size_t into_direct = std::min(static_cast<size_t>(n), direct_want);
+      if (direct_want > 0) reader_.CommitDirect(into_direct);
+      if (static_cast<size_t>(n) > into_direct) {
+        reader_.Append(absl::string_view(scratch.data(), static_cast<size_t>(n) - into_direct));
+      }
       budget -= n;
       DispatchBuffered();
       if (static_cast<size_t>(n) < want) return;  // drained; epoll reports the next bytes
