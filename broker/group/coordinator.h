@@ -200,7 +200,16 @@ class GroupCoordinator {
   std::optional<std::string> SelectProtocol(const Group& g) const;
   bool SupportsProtocols(const Group& g, const std::string& type, const Protocols& protocols,
                          const Member* ignoring) const;
-  void PersistGroup(Group& g);
+  // Appends the group's metadata record (its members only when Stable, or with `assignments`
+  // when given). `on_done`, when set, runs under the lock once the append completed (durable
+  // and applied), with the actions of that moment; it also runs correctly when a store
+  // completes inside Append, which happens here with mu_ held.
+  void PersistGroup(Group& g, const std::map<std::string, std::string>* assignments = nullptr,
+                    std::function<void(absl::Status, Actions*)> on_done = nullptr,
+                    Actions* actions = nullptr);
+  // The leader's assignment of `generation` reached the log (or failed to).
+  void OnAssignmentPersisted(const std::string& group_id, int32_t generation, absl::Status status,
+                             Actions* actions);
   static void Run(Actions& actions);
 
   const CoordinatorOptions options_;

@@ -52,6 +52,11 @@ struct GroupCoordinator::Group {
   bool new_member_added = false;
   int64_t rebalance_started_ms = 0;
   int64_t rebalance_delay_ms = 0;  // the current step of the initial delay
+  // The leader's assignment of this generation, while its metadata record is being made
+  // durable (SyncGroup answers wait for it, as in Kafka); persisting_generation is then the
+  // generation, -1 otherwise.
+  int32_t persisting_generation = -1;
+  std::map<std::string, std::string> staged_assignments;
 
   bool has_members() const { return !members.empty(); }
   int32_t MaxRebalanceTimeoutMs() const {

@@ -329,6 +329,129 @@ TEST_F(CoordinatorTest, FollowersWaitingInSyncAreToldToRejoinWhenARebalanceStart
   EXPECT_EQ(fs->result->error, kRebalanceInProgress);
 }
 
+// Two members in CompletingRebalance at generation 1 (initial delay 100 ms).
+struct TwoMembers {
+  std::string leader, follower;
+};
+
+class DurableSyncTest : public CoordinatorTest {
+ protected:
+  TwoMembers Completing() {
+    Make(/*delay_ms=*/100);
+    auto a = Join(Args(""));
+    auto b = Join(Args(""));
+    timers_.Advance(300);
+    EXPECT_TRUE(a->result.has_value() && b->result.has_value());
+    TwoMembers t;
+    t.leader = a->result->leader;
+    t.follower = t.leader == a->result->member_id ? b->result->member_id : a->result->member_id;
+    EXPECT_EQ(State(), GroupState::kCompletingRebalance);
+    store_.auto_complete = false;
+    return t;
+  }
+  size_t GroupRecordsWithMembers() {
+    size_t n = 0;
+    for (const CoordinatorRecord& r : store_.appended()) {
+      if (const auto* g = std::get_if<GroupRecord>(&r);
+          g && g->value && !g->value->members.empty()) {
+        ++n;
+      }
+    }
+    return n;
+  }
+};
+
+TEST_F(DurableSyncTest, AssignmentIsAnsweredOnlyOnceItsRecordIsDurable) {
+  TwoMembers t = Completing();
+  auto fs = Sync(t.follower, 1);
+  auto ls = Sync(t.leader, 1, {{t.leader, "L"}, {t.follower, "F"}, {"client-gone", "X"}});
+  EXPECT_FALSE(ls->result.has_value());
+  EXPECT_FALSE(fs->result.has_value());
+  EXPECT_EQ(State(), GroupState::kCompletingRebalance);
+  EXPECT_EQ(coordinator_->Heartbeat("g", 1, t.follower), kNone);
+  // The record carries the staged assignment of the members that exist.
+  ASSERT_EQ(GroupRecordsWithMembers(), 1u);
+  const std::vector<CoordinatorRecord> appended = store_.appended();
+  const auto& rec = std::get<GroupRecord>(appended.back());
+  ASSERT_EQ(rec.value->members.size(), 2u);
+  for (const MemberRecord& m : rec.value->members) {
+    EXPECT_EQ(m.assignment, m.member_id == t.leader ? "L" : "F");
+  }
+  store_.Complete();
+  ASSERT_TRUE(ls->result.has_value());
+  ASSERT_TRUE(fs->result.has_value());
+  EXPECT_EQ(ls->result->error, kNone);
+  EXPECT_EQ(ls->result->assignment, "L");
+  EXPECT_EQ(fs->result->error, kNone);
+  EXPECT_EQ(fs->result->assignment, "F");
+  EXPECT_EQ(State(), GroupState::kStable);
+  // A member that syncs after that gets its assignment at once.
+  auto late = Sync(t.follower, 1);
+  ASSERT_TRUE(late->result.has_value());
+  EXPECT_EQ(late->result->assignment, "F");
+}
+
+TEST_F(DurableSyncTest, ALeaderRetryWhilePersistingWritesNoSecondRecord) {
+  TwoMembers t = Completing();
+  auto first = Sync(t.leader, 1, {{t.leader, "L"}, {t.follower, "F"}});
+  auto retry = Sync(t.leader, 1, {{t.leader, "L2"}, {t.follower, "F2"}});
+  ASSERT_TRUE(first->result.has_value());  // superseded, as for any repeated SyncGroup
+  EXPECT_EQ(first->result->error, kRebalanceInProgress);
+  EXPECT_EQ(GroupRecordsWithMembers(), 1u);
+  store_.Complete();
+  ASSERT_TRUE(retry->result.has_value());
+  EXPECT_EQ(retry->result->error, kNone);
+  EXPECT_EQ(retry->result->assignment, "L");  // what was made durable
+}
+
+TEST_F(DurableSyncTest, AFailedWriteAnswersCoordinatorNotAvailableAndRebalances) {
+  TwoMembers t = Completing();
+  auto fs = Sync(t.follower, 1);
+  auto ls = Sync(t.leader, 1, {{t.leader, "L"}, {t.follower, "F"}});
+  store_.fail_with = absl::UnavailableError("disk gone");
+  store_.Complete();
+  ASSERT_TRUE(ls->result.has_value());
+  ASSERT_TRUE(fs->result.has_value());
+  EXPECT_EQ(ls->result->error, kCoordinatorNotAvailable);
+  EXPECT_EQ(fs->result->error, kCoordinatorNotAvailable);
+  EXPECT_EQ(State(), GroupState::kPreparingRebalance);
+  EXPECT_EQ(coordinator_->Heartbeat("g", 1, t.leader), kRebalanceInProgress);
+}
+
+TEST_F(DurableSyncTest, AMemberLeavingWhilePersistingStartsARebalanceAndTheLateWriteIsIgnored) {
+  TwoMembers t = Completing();
+  auto ls = Sync(t.leader, 1, {{t.leader, "L"}, {t.follower, "F"}});
+  int16_t group_error = -1;
+  EXPECT_EQ(coordinator_->Leave("g", {t.follower}, &group_error), std::vector<int16_t>{kNone});
+  ASSERT_TRUE(ls->result.has_value());
+  EXPECT_EQ(ls->result->error, kRebalanceInProgress);
+  EXPECT_EQ(State(), GroupState::kPreparingRebalance);
+  store_.Complete();  // generation 1's record lands after the group moved on
+  EXPECT_EQ(State(), GroupState::kPreparingRebalance);
+  // The leader rejoins alone; generation 2's sync works as usual.
+  store_.auto_complete = true;
+  auto rj = Join(Args(t.leader));
+  ASSERT_TRUE(rj->result.has_value());
+  EXPECT_EQ(rj->result->generation, 2);
+  auto s2 = Sync(t.leader, 2, {{t.leader, "L2"}});
+  ASSERT_TRUE(s2->result.has_value());
+  EXPECT_EQ(s2->result->error, kNone);
+  EXPECT_EQ(s2->result->assignment, "L2");
+  EXPECT_EQ(State(), GroupState::kStable);
+}
+
+TEST_F(DurableSyncTest, CompletionOnAnotherThreadAnswersTheMembers) {
+  TwoMembers t = Completing();
+  auto fs = Sync(t.follower, 1);
+  auto ls = Sync(t.leader, 1, {{t.leader, "L"}, {t.follower, "F"}});
+  std::thread applier([this] { store_.Complete(); });  // as GroupLog's applier thread does
+  applier.join();
+  ASSERT_TRUE(ls->result.has_value());
+  ASSERT_TRUE(fs->result.has_value());
+  EXPECT_EQ(fs->result->assignment, "F");
+  EXPECT_EQ(State(), GroupState::kStable);
+}
+
 TEST_F(CoordinatorTest, HeartbeatErrorTable) {
   EXPECT_EQ(coordinator_->Heartbeat("g", 1, "x"), kUnknownMemberId);  // no such group
   auto j = Join(Args(""));

@@ -75,8 +75,8 @@ class FakeTimers : public GroupTimers {
 };
 
 // Keeps every appended record; completes appends on Complete(), or at once inside Append with
-// auto_complete (which bends GroupStore's "never inside Append" rule: fine for the
-// coordinator, whose only callbacks that take its lock come from Commit, outside its lock).
+// auto_complete (which bends GroupStore's "never inside Append" rule: the coordinator copes,
+// since Commit appends outside its lock and SyncGroup's persist notices an inline completion).
 class MemoryGroupStore : public GroupStore {
  public:
   bool auto_complete = true;
