@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <mutex>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -187,6 +188,10 @@ absl::Status WriteProducerSnapshot(const std::string& dir, int64_t offset,
 
 absl::Status WriteProducerSnapshotBytes(const std::string& dir, int64_t offset,
                                         const std::string& bytes) {
+  // Snapshots of one partition can be written by the flusher (at a roll) and by Close at the
+  // same moment, possibly for the same offset: one at a time (they are rare and small).
+  static std::mutex* const writing = new std::mutex;
+  std::lock_guard lock(*writing);
   FileSystem* fs = PosixFileSystem();
   const std::string path = ProducerSnapshotPath(dir, offset);
   const std::string tmp = path + ".tmp";
@@ -204,7 +209,8 @@ absl::Status WriteProducerSnapshotBytes(const std::string& dir, int64_t offset,
   for (auto it = all.rbegin(); it != all.rend(); ++it) {
     if (*it >= offset) continue;
     if (kept_older++ < 1) continue;
-    RETURN_IF_ERROR(fs->Remove(ProducerSnapshotPath(dir, *it)));
+    absl::Status removed = fs->Remove(ProducerSnapshotPath(dir, *it));
+    if (!removed.ok() && !absl::IsNotFound(removed)) return removed;
   }
   return absl::OkStatus();
 }

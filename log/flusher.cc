@@ -45,6 +45,9 @@ void Flusher::Loop() {
     running_ = true;
     lock.unlock();
     task();
+    // Destroy it unlocked too: its captures may hold the last reference to a Log, whose
+    // destructor takes locks under which appenders call into the flusher.
+    task = nullptr;
     lock.lock();
     running_ = false;
     idle_cv_.notify_all();

@@ -22,6 +22,7 @@ const std::vector<ApiEntry>& SupportedApis() {
       {18, 0, 3, HandleApiVersions},      // ApiVersions
       {19, 0, 4, HandleCreateTopics},     // CreateTopics
       {20, 0, 3, HandleDeleteTopics},     // DeleteTopics
+      {21, 0, 2, HandleDeleteRecords},    // DeleteRecords (v2 is flexible)
       {22, 0, 1, HandleInitProducerId},   // InitProducerId
       {32, 0, 2, HandleDescribeConfigs},  // DescribeConfigs
   };

@@ -5,11 +5,7 @@
 #include <future>
 #include <thread>
 
-#include "base/temp_dir.h"
-#include "broker/broker.h"
 #include "broker/errors.h"
-#include "broker/protocol/generated/create_topics_request.h"
-#include "broker/protocol/generated/create_topics_response.h"
 #include "broker/protocol/generated/delete_topics_request.h"
 #include "broker/protocol/generated/delete_topics_response.h"
 #include "broker/protocol/generated/describe_groups_request.h"
@@ -30,7 +26,7 @@
 #include "broker/protocol/generated/offset_fetch_response.h"
 #include "broker/protocol/generated/sync_group_request.h"
 #include "broker/protocol/generated/sync_group_response.h"
-#include "broker/testing/kafka_client.h"
+#include "broker/testing/broker_fixture.h"
 #include "gtest/gtest.h"
 
 namespace varve::broker {
@@ -42,46 +38,12 @@ constexpr int16_t kOffsetCommit = 8, kOffsetFetch = 9, kFindCoordinator = 10, kJ
                   kHeartbeat = 12, kLeaveGroup = 13, kSyncGroup = 14, kDescribeGroups = 15,
                   kListGroups = 16, kCreateTopics = 19, kDeleteTopics = 20;
 
-class GroupHandlersTest : public ::testing::Test {
+class GroupHandlersTest : public BrokerFixture {
  protected:
   void SetUp() override {
-    config_.metrics_port = -1;
     config_.offsets_topic_num_partitions = 2;
     config_.group_initial_rebalance_delay_ms = 0;
     Start();
-  }
-  void TearDown() override {
-    if (broker_) {
-      EXPECT_TRUE(broker_->Stop().ok());
-    }
-  }
-  void Start(int port = 0) {
-    config_.listener = {"127.0.0.1", port};
-    config_.data_dir = dir_.Sub("data");
-    auto broker = Broker::Start(config_);
-    ASSERT_TRUE(broker.ok()) << broker.status();
-    broker_ = std::move(*broker);
-  }
-  void Restart() {
-    const int port = broker_->port();
-    ASSERT_TRUE(broker_->Stop().ok());
-    broker_.reset();
-    Start(port);
-  }
-  KafkaClient Connect() {
-    auto c = KafkaClient::Connect(broker_->port());
-    EXPECT_TRUE(c.ok()) << c.status();
-    return std::move(*c);
-  }
-  void CreateTopic(KafkaClient& c, const std::string& name, int partitions) {
-    CreateTopicsRequest r;
-    auto& t = r.topics.emplace_back();
-    t.name = name;
-    t.num_partitions = partitions;
-    t.replication_factor = 1;
-    auto resp = c.Call<CreateTopicsResponse>(kCreateTopics, 4, r);
-    ASSERT_TRUE(resp.ok()) << resp.status();
-    ASSERT_EQ(resp->topics[0].error_code, kNone);
   }
   static JoinGroupRequest Join(const std::string& member_id) {
     JoinGroupRequest r;
@@ -126,10 +88,6 @@ class GroupHandlersTest : public ::testing::Test {
     EXPECT_TRUE(resp.ok()) << resp.status();
     return *resp;
   }
-
-  TempDir dir_;
-  BrokerConfig config_;
-  std::unique_ptr<Broker> broker_;
 };
 
 TEST_F(GroupHandlersTest, FindCoordinatorNamesThisBroker) {

@@ -20,6 +20,7 @@ void HandleCreateTopics(RequestPtr ctx);
 void HandleDeleteTopics(RequestPtr ctx);
 void HandleInitProducerId(RequestPtr ctx);
 void HandleDescribeConfigs(RequestPtr ctx);
+void HandleDeleteRecords(RequestPtr ctx);
 // Consumer groups (group_membership.cc, group_offsets.cc, group_admin.cc).
 void HandleFindCoordinator(RequestPtr ctx);
 void HandleJoinGroup(RequestPtr ctx);
