@@ -1,5 +1,6 @@
 #include "broker/broker.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -148,14 +149,34 @@ absl::Status Broker::StartGroups() {
 }
 
 void Broker::RetentionLoop() {
+  using Clock = std::chrono::steady_clock;
+  // Capped at ~35 years so the deadlines below cannot overflow the clock.
+  auto interval = [](int64_t ms) {
+    return std::chrono::milliseconds(std::min(ms, int64_t{1} << 40));
+  };
+  const auto retention_every = interval(config_.retention_check_interval_ms);
+  const auto producers_every = interval(config_.producer_id_expiration_check_interval_ms);
+  Clock::time_point next_retention = Clock::now() + retention_every;
+  Clock::time_point next_producers = Clock::now() + producers_every;
   std::unique_lock lock(retention_mu_);
   while (true) {
-    retention_cv_.wait_for(lock, std::chrono::milliseconds(config_.retention_check_interval_ms),
-                           [this] { return stopping_; });
+    retention_cv_.wait_until(lock, std::min(next_retention, next_producers),
+                             [this] { return stopping_; });
     if (stopping_) return;
     lock.unlock();
-    topics_->ApplyRetention();
-    coordinator_->ExpireGroups();
+    const Clock::time_point now = Clock::now();
+    if (now >= next_retention) {
+      topics_->ApplyRetention();
+      coordinator_->ExpireGroups();
+      next_retention = now + retention_every;
+    }
+    if (now >= next_producers) {
+      const int64_t wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+      topics_->ExpireProducers(wall_ms, config_.producer_id_expiration_ms);
+      next_producers = now + producers_every;
+    }
     lock.lock();
   }
 }

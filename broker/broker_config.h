@@ -66,6 +66,11 @@ struct BrokerConfig {
   // offsets.topic.num.partitions: partitions of the internal __consumer_offsets topic when it
   // is created (Kafka's default is 50; a single node needs few).
   int32_t offsets_topic_num_partitions = 4;
+  // producer.id.expiration.ms: an idempotent producer whose last batch is older than this is
+  // forgotten (Kafka 3.4+'s key and default: one day); checked every
+  // producer.id.expiration.check.interval.ms.
+  int64_t producer_id_expiration_ms = 24 * 60 * 60 * 1000;
+  int64_t producer_id_expiration_check_interval_ms = 10 * 60 * 1000;
 
   // Defaults for every topic's log (log.segment.bytes, log.retention.hours/minutes/ms,
   // log.retention.bytes, message.max.bytes, log.roll.ms/hours, log.index.interval.bytes,

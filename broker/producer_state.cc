@@ -75,6 +75,20 @@ ProducerStateTable::Verdict ProducerStateTable::Check(const BatchHeader& b) cons
   return v;
 }
 
+int ProducerStateTable::RemoveExpired(int64_t now_ms, int64_t expiration_ms) {
+  return static_cast<int>(std::erase_if(producers_, [&](const auto& entry) {
+    const Producer& p = entry.second;
+    return p.batches.empty() || now_ms - p.batches.back().max_timestamp >= expiration_ms;
+  }));
+}
+
+int ProducerStateTable::RemoveBelow(int64_t log_start_offset) {
+  return static_cast<int>(std::erase_if(producers_, [&](const auto& entry) {
+    const Producer& p = entry.second;
+    return p.batches.empty() || p.batches.back().last_offset < log_start_offset;
+  }));
+}
+
 void ProducerStateTable::Record(const BatchHeader& b) {
   if (b.producer_id < 0) return;
   Producer& p = producers_[b.producer_id];

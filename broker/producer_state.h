@@ -10,6 +10,10 @@
 // broker writes a snapshot when a segment rolls and on clean shutdown, so a restart replays at
 // most one segment (none after a clean shutdown).
 //
+// Producers are forgotten when their last batch is older than producer.id.expiration.ms or
+// below the log start offset (RemoveExpired, RemoveBelow): afterwards the producer is unknown,
+// so its next batch is accepted with any sequence number, as in Kafka.
+//
 // Not thread-safe: the broker holds its partition's produce lock around Check, the append and
 // Record.
 
@@ -51,6 +55,13 @@ class ProducerStateTable {
   void Record(const BatchHeader& batch);
 
   size_t producer_count() const { return producers_.size(); }
+
+  // Forgets producers whose last batch's max timestamp is `expiration_ms` or more before
+  // `now_ms` (Kafka's producer.id.expiration.ms). Returns how many were removed.
+  int RemoveExpired(int64_t now_ms, int64_t expiration_ms);
+  // Forgets producers whose last batch lies wholly below `log_start_offset` (deleted by
+  // retention or DeleteRecords; Kafka evicts them too). Returns how many were removed.
+  int RemoveBelow(int64_t log_start_offset);
 
   // Kafka's snapshot layout (reference §2.6), one entry per producer (its last batch).
   std::string EncodeSnapshot() const;

@@ -70,6 +70,39 @@ TEST(ProducerStateTest, UnknownProducersMayStartAnywhere) {
   EXPECT_EQ(t.Check(Batch(9, 0, 1234, 1)).kind, Kind::kAppend);
 }
 
+BatchHeader At(int64_t pid, int32_t seq, int64_t base_offset, int64_t max_timestamp) {
+  BatchHeader h = Batch(pid, 0, seq, 2, base_offset);
+  h.max_timestamp = max_timestamp;
+  return h;
+}
+
+TEST(ProducerStateTest, ExpiredProducersAreForgottenByTheirLastBatchsTimestamp) {
+  ProducerStateTable t;
+  t.Record(At(1, 0, 0, /*max_timestamp=*/1000));
+  t.Record(At(1, 2, 2, 5000));  // producer 1's last batch: 5000
+  t.Record(At(2, 0, 4, 2000));
+  EXPECT_EQ(t.RemoveExpired(/*now_ms=*/5999, /*expiration_ms=*/4000), 0);  // 2 is 3999 ms old
+  EXPECT_EQ(t.producer_count(), 2u);
+  EXPECT_EQ(t.RemoveExpired(6000, 4000), 1);  // 2: 4000 old
+  EXPECT_EQ(t.producer_count(), 1u);
+  EXPECT_EQ(t.Check(At(2, 7, 9, 6000)).kind, Kind::kAppend);      // unknown again: any sequence
+  EXPECT_EQ(t.Check(At(1, 7, 9, 6000)).kind, Kind::kOutOfOrder);  // 1 is still known
+  EXPECT_EQ(t.RemoveExpired(9000, 4000), 1);
+  EXPECT_EQ(t.producer_count(), 0u);
+}
+
+TEST(ProducerStateTest, ProducersWhoseLastBatchIsBelowTheLogStartAreForgotten) {
+  ProducerStateTable t;
+  t.Record(At(1, 0, 0, 1000));     // offsets 0-1
+  t.Record(At(2, 0, 2, 1000));     // 2-3
+  t.Record(At(1, 2, 4, 1000));     // 4-5: producer 1's last batch
+  EXPECT_EQ(t.RemoveBelow(4), 1);  // producer 2 (last offset 3)
+  EXPECT_EQ(t.producer_count(), 1u);
+  EXPECT_EQ(t.RemoveBelow(5), 0);  // producer 1's last batch still has offset 5
+  EXPECT_EQ(t.RemoveBelow(6), 1);
+  EXPECT_EQ(t.producer_count(), 0u);
+}
+
 TEST(ProducerStateTest, SequenceWrapsAtInt32Max) {
   ProducerStateTable t;
   t.Record(Batch(1, 0, std::numeric_limits<int32_t>::max() - 1, 2, 0));

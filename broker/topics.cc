@@ -198,6 +198,8 @@ absl::StatusOr<std::shared_ptr<Partition>> TopicManager::OpenPartition(const Top
   absl::StatusOr<ProducerStateTable> producers = RecoverProducerState(*log, &notes);
   if (!producers.ok()) return producers.status();
   auto partition = std::make_shared<Partition>(tp, log);
+  // Producers whose batches retention deleted while the broker was down.
+  producers->RemoveBelow(log->start_offset());
   partition->producers() = std::move(*producers);
   if (!notes.empty()) {
     std::string warning = tp.DirName();
@@ -312,6 +314,19 @@ void TopicManager::ApplyRetention() {
       }
     }
   }
+}
+
+int TopicManager::ExpireProducers(int64_t now_ms, int64_t expiration_ms) {
+  int removed = 0;
+  for (const auto& topic : List()) {
+    for (const auto& partition : topic->partitions) {
+      std::lock_guard produce(partition->produce_mu());
+      ProducerStateTable& producers = partition->producers();
+      removed += producers.RemoveBelow(partition->log().start_offset());
+      removed += producers.RemoveExpired(now_ms, expiration_ms);
+    }
+  }
+  return removed;
 }
 
 absl::Status TopicManager::Close() {

@@ -97,6 +97,9 @@ class TopicManager {
 
   // Runs retention on every partition (single node: the high watermark is the log end).
   void ApplyRetention();
+  // Forgets idempotent producers whose last batch is below the log start or whose last batch's
+  // timestamp is expiration_ms or more before now_ms (producer_state.h). Returns how many.
+  int ExpireProducers(int64_t now_ms, int64_t expiration_ms);
   // Producer snapshots for every partition, then closes every log. Idempotent.
   absl::Status Close();
 
