@@ -9,7 +9,6 @@
 #include <future>
 #include <thread>
 
-#include "base/temp_dir.h"
 #include "broker/errors.h"
 #include "broker/protocol/generated/api_versions_request.h"
 #include "broker/protocol/generated/api_versions_response.h"
@@ -29,7 +28,7 @@
 #include "broker/protocol/generated/metadata_response.h"
 #include "broker/protocol/generated/produce_request.h"
 #include "broker/protocol/generated/produce_response.h"
-#include "broker/testing/kafka_client.h"
+#include "broker/testing/broker_fixture.h"
 #include "gtest/gtest.h"
 #include "log/batch_builder.h"
 #include "log/crc32c.h"
@@ -99,43 +98,9 @@ InitProducerIdRequest IdempotentInit() {
   return r;
 }
 
-class BrokerTest : public ::testing::Test {
+class BrokerTest : public BrokerFixture {
  protected:
-  void SetUp() override { Start(); }
-  void TearDown() override {
-    if (broker_) {
-      EXPECT_TRUE(broker_->Stop().ok());
-    }
-  }
-  void Start(int port = 0) {
-    config_.listener = {"127.0.0.1", port};
-    config_.data_dir = dir_.Sub("data");
-    auto broker = Broker::Start(config_);
-    ASSERT_TRUE(broker.ok()) << broker.status();
-    broker_ = std::move(*broker);
-  }
-  void Restart() {
-    const int port = broker_->port();
-    ASSERT_TRUE(broker_->Stop().ok());
-    broker_.reset();
-    Start(port);
-  }
-  KafkaClient Connect() {
-    auto c = KafkaClient::Connect(broker_->port());
-    EXPECT_TRUE(c.ok()) << c.status();
-    return std::move(*c);
-  }
-  void CreateTopic(KafkaClient& c, const std::string& name, int partitions = 1) {
-    CreateTopicsRequest r;
-    auto& t = r.topics.emplace_back();
-    t.name = name;
-    t.num_partitions = partitions;
-    t.replication_factor = 1;
-    r.timeout_ms = 10000;
-    auto resp = c.Call<CreateTopicsResponse>(kCreateTopics, 4, r);
-    ASSERT_TRUE(resp.ok()) << resp.status();
-    ASSERT_EQ(resp->topics[0].error_code, kNone) << resp->topics[0].error_message.value_or("");
-  }
+  BrokerTest() { config_.metrics_port = 0; }  // MetricsCountRequestsErrorsBytesAndOffsets
   ProduceResponse::PartitionProduceResponse ProduceOne(KafkaClient& c, const std::string& topic,
                                                        std::string batch, int16_t acks = 1) {
     auto resp = c.Call<ProduceResponse>(kProduce, 7, Produce(topic, 0, &batch, acks));
@@ -157,15 +122,6 @@ class BrokerTest : public ::testing::Test {
     while ((n = ::read(conn->fd(), buf, sizeof buf)) > 0) text.append(buf, n);
     return text;
   }
-
-  TempDir dir_;
-  BrokerConfig config_ = [] {
-    BrokerConfig c;
-    c.metrics_port = 0;
-    c.offsets_topic_num_partitions = 1;  // the internal __consumer_offsets topic
-    return c;
-  }();
-  std::unique_ptr<Broker> broker_;
 };
 
 TEST_F(BrokerTest, ApiVersionsAdvertisesTheReferenceRangesAtEveryVersion) {
@@ -183,6 +139,7 @@ TEST_F(BrokerTest, ApiVersionsAdvertisesTheReferenceRangesAtEveryVersion) {
     EXPECT_EQ(ranges[kFetch], std::make_pair(int16_t{4}, int16_t{11}));
     EXPECT_EQ(ranges[kMetadata], std::make_pair(int16_t{0}, int16_t{7}));
     EXPECT_EQ(ranges[kApiVersions], std::make_pair(int16_t{0}, int16_t{3}));
+    EXPECT_EQ(ranges[21], std::make_pair(int16_t{0}, int16_t{2}));  // DeleteRecords
     // Group APIs keep librdkafka's feature overlap (reference §4.0).
     EXPECT_EQ(ranges[11], std::make_pair(int16_t{0}, int16_t{5}));
     EXPECT_EQ(ranges[8], std::make_pair(int16_t{2}, int16_t{7}));
