@@ -8,7 +8,9 @@
 // bad arguments or configuration.
 
 #include <signal.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -30,6 +32,34 @@ constexpr char kUsage[] =
 int Fail(int code, const std::string& message) {
   std::fprintf(stderr, "varve-broker: %s\n", message.c_str());
   return code;
+}
+
+// Every open partition holds descriptors (three for its active segment, more for sealed
+// segments being read, plus one per connection), and distributions often start processes with
+// a soft limit of 1024: raise the soft limit to the hard one, as Kafka's operators are told to
+// do by hand. Says what it did; warns when the result is still small.
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  constexpr rlim_t kEnough = rlim_t{1} << 20;
+  const rlim_t want = limit.rlim_max == RLIM_INFINITY ? kEnough : std::min(limit.rlim_max, kEnough);
+  const rlim_t before = limit.rlim_cur;
+  if (before != RLIM_INFINITY && before < want) {
+    limit.rlim_cur = want;
+    if (setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+      std::fprintf(stderr, "varve-broker: open-file limit raised from %llu to %llu\n",
+                   static_cast<unsigned long long>(before), static_cast<unsigned long long>(want));
+    } else {
+      limit.rlim_cur = before;
+    }
+  }
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < 4096) {
+    std::fprintf(stderr,
+                 "varve-broker: warning: the open-file limit is %llu (hard limit %llu): each "
+                 "partition needs at least 3 descriptors; raise it (ulimit -n, LimitNOFILE=)\n",
+                 static_cast<unsigned long long>(limit.rlim_cur),
+                 static_cast<unsigned long long>(limit.rlim_max));
+  }
 }
 
 }  // namespace
@@ -83,6 +113,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  RaiseOpenFileLimit();
   auto broker = varve::broker::Broker::Start(*config);
   if (!broker.ok()) return Fail(1, "cannot start: " + std::string(broker.status().message()));
   for (const std::string& w : (*broker)->warnings()) {

@@ -23,6 +23,7 @@ Only /usr/bin/python3 (3.11) has confluent_kafka and kafka-python; this file nee
 import atexit
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -103,8 +104,9 @@ class Broker:
     again over the same data directory and, by default, the same port.
     """
 
-    def __init__(self, name="broker", overrides=None, data_dir=None, binary=None):
+    def __init__(self, name="broker", overrides=None, data_dir=None, binary=None, nofile=None):
         self.name = name
+        self.nofile = nofile  # (soft, hard) RLIMIT_NOFILE for the broker process, if given
         self.binary = binary or broker_binary()
         self.overrides = dict(overrides or {})
         self.overrides.setdefault("metrics.port", "-1")
@@ -158,8 +160,13 @@ class Broker:
         for key, value in overrides.items():
             argv += ["--override", f"{key}={value}"]
         self._log_file = open(path, "wb")
+        preexec = None
+        if self.nofile:
+            def preexec():
+                resource.setrlimit(resource.RLIMIT_NOFILE, self.nofile)
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._log_file,
-                                     stderr=subprocess.STDOUT, cwd=self.log_dir)
+                                     stderr=subprocess.STDOUT, cwd=self.log_dir,
+                                     preexec_fn=preexec)
         with _live_lock:
             _live_brokers.append(self)
         try:

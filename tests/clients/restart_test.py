@@ -14,6 +14,7 @@ import os
 import sys
 import threading
 import time
+import unittest
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
@@ -330,6 +331,44 @@ class RestartTest(broker_fixture.BrokerTestCase):
 
     def test_idempotent_producer_across_kill9(self):
         self.check_idempotent_across_restart(kill=True)
+
+
+class OpenFileLimitTest(unittest.TestCase):
+    """varve-broker raises a low soft RLIMIT_NOFILE to the hard limit at start, so a few hundred
+    partitions work under a distribution's default soft limit; it warns when the hard limit
+    itself is small."""
+
+    def start_broker(self, nofile):
+        b = broker_fixture.Broker(name="nofile", overrides={"num.partitions": "1"}, nofile=nofile)
+        self.addCleanup(b.stop)
+        b.start()
+        return b
+
+    def test_low_soft_limit_is_raised_and_many_partitions_work(self):
+        b = self.start_broker((256, 4096))
+        self.assertIn("open-file limit raised from 256 to 4096", b.stderr_text())
+        topic = unique_name("nofile")
+        admin = AdminClient({"bootstrap.servers": b.bootstrap})
+        # 200 partitions hold ~600 descriptors: more than the soft limit the broker started with.
+        admin.create_topics([NewTopic(topic, num_partitions=200, replication_factor=1)])[
+            topic].result(TIMEOUT_S)
+        acks = Acks()
+        p = Producer({"bootstrap.servers": b.bootstrap, "acks": "all"})
+        for partition in range(200):
+            p.produce(topic, value=value_of(partition), partition=partition, on_delivery=acks)
+            p.poll(0)
+        self.assertEqual(p.flush(TIMEOUT_S), 0)
+        self.assertEqual(acks.failed, [])
+        self.assertEqual(len(acks.acked), 200)
+        b.stop()  # a clean stop: every partition closed
+        info = b.start()
+        self.assertEqual(info.partitions_recovered, 0, b.stderr_text())
+        self.assertGreaterEqual(info.partitions_opened, 200)
+
+    def test_small_hard_limit_is_reported(self):
+        b = self.start_broker((512, 512))
+        self.assertNotIn("open-file limit raised", b.stderr_text())
+        self.assertIn("warning: the open-file limit is 512 (hard limit 512)", b.stderr_text())
 
 
 if __name__ == "__main__":
