@@ -115,6 +115,7 @@ absl::Status Broker::StartGroups() {
   group::GroupLog::Options options;
   options.num_partitions = config_.offsets_topic_num_partitions;
   options.retention_ms = -1;  // the log is the source of truth for replicas; see group_log.h
+  options.segment_bytes = config_.offsets_topic_segment_bytes;
   group::LoadedGroups loaded;
   std::vector<std::string> notes;
   ASSIGN_OR_RETURN(group_log_,
@@ -168,6 +169,11 @@ void Broker::RetentionLoop() {
     if (now >= next_retention) {
       topics_->ApplyRetention();
       coordinator_->ExpireGroups();
+      absl::StatusOr<int> compacted = group_log_->Compact();
+      if (!compacted.ok()) {
+        std::fprintf(stderr, "varve-broker: rewriting __consumer_offsets failed: %s\n",
+                     std::string(compacted.status().message()).c_str());
+      }
       next_retention = now + retention_every;
     }
     if (now >= next_producers) {

@@ -145,6 +145,7 @@ absl::StatusOr<BrokerConfig> BrokerConfig::FromProperties(const std::vector<Prop
       {"offsets.retention.minutes", int_into(&c.offsets_retention_minutes, 1, kMax)},
       {"offset.metadata.max.bytes", int_into(&c.offset_metadata_max_bytes, 0, 1 << 30)},
       {"offsets.topic.num.partitions", int_into(&c.offsets_topic_num_partitions, 1, 1000)},
+      {"offsets.topic.segment.bytes", int_into(&c.offsets_topic_segment_bytes, 1024, 1LL << 30)},
       {"producer.id.expiration.ms", int_into(&c.producer_id_expiration_ms, 1, kMax)},
       {"producer.id.expiration.check.interval.ms",
        int_into(&c.producer_id_expiration_check_interval_ms, 1, kMax)},

@@ -66,6 +66,8 @@ struct BrokerConfig {
   // offsets.topic.num.partitions: partitions of the internal __consumer_offsets topic when it
   // is created (Kafka's default is 50; a single node needs few).
   int32_t offsets_topic_num_partitions = 4;
+  // offsets.topic.segment.bytes: segment.bytes of __consumer_offsets when it is created.
+  int64_t offsets_topic_segment_bytes = 100 * 1024 * 1024;
   // producer.id.expiration.ms: an idempotent producer whose last batch is older than this is
   // forgotten (Kafka 3.4+'s key and default: one day); checked every
   // producer.id.expiration.check.interval.ms.

@@ -1,5 +1,8 @@
 #include "broker/group/group_log.h"
 
+#include <algorithm>
+#include <cstdio>
+
 #include "absl/strings/str_cat.h"
 #include "base/endian.h"
 #include "base/status_macros.h"
@@ -56,7 +59,9 @@ absl::StatusOr<std::unique_ptr<GroupLog>> GroupLog::Open(TopicManager* topics, M
   std::shared_ptr<const Topic> topic = topics->Get(kOffsetsTopic);
   if (!topic) {
     std::map<std::string, std::string> configs = {
-        {"retention.ms", absl::StrCat(options.retention_ms)}, {"retention.bytes", "-1"}};
+        {"retention.ms", absl::StrCat(options.retention_ms)},
+        {"retention.bytes", "-1"},
+        {"segment.bytes", absl::StrCat(options.segment_bytes)}};
     TopicError e = topics->Create(kOffsetsTopic, options.num_partitions, 1, configs,
                                   /*validate_only=*/false);
     if (!e.ok()) {
@@ -69,7 +74,7 @@ absl::StatusOr<std::unique_ptr<GroupLog>> GroupLog::Open(TopicManager* topics, M
                                      " partitions; offsets.topic.num.partitions=",
                                      options.num_partitions, " applies only to a new topic"));
   }
-  std::unique_ptr<GroupLog> log(new GroupLog(store));
+  std::unique_ptr<GroupLog> log(new GroupLog(store, options));
 
   // The materialized state.
   absl::Status decode_error;
@@ -88,6 +93,7 @@ absl::StatusOr<std::unique_ptr<GroupLog>> GroupLog::Open(TopicManager* topics, M
   // Replay each partition's tail past its applied position.
   for (int32_t p = 0; p < static_cast<int32_t>(topic->partitions.size()); ++p) {
     auto queue = std::make_unique<PartitionQueue>();
+    queue->index = p;
     queue->partition = topic->partitions[p];
     Log& plog = queue->partition->log();
     ASSIGN_OR_RETURN(std::optional<std::string> stored, store->Get(AppliedKey(p)));
@@ -155,6 +161,12 @@ void GroupLog::Stop() {
 void GroupLog::Append(std::vector<CoordinatorRecord> records,
                       std::function<void(absl::Status)> done) {
   PartitionQueue& p = *partitions_[PartitionForGroup(RecordGroup(records.front()), partitions())];
+  std::lock_guard append(p.append_mu);
+  AppendLocked(p, std::move(records), std::move(done));
+}
+
+void GroupLog::AppendLocked(PartitionQueue& p, std::vector<CoordinatorRecord> records,
+                            std::function<void(absl::Status)> done) {
   auto entry = std::make_shared<Entry>();
   entry->done = std::move(done);
   std::vector<std::string> keys, values;
@@ -170,7 +182,6 @@ void GroupLog::Append(std::vector<CoordinatorRecord> records,
          .value = v ? std::optional<absl::string_view>(values.back()) : std::nullopt});
   }
   entry->records = std::move(records);
-  std::lock_guard append(p.append_mu);
   {
     std::lock_guard lock(mu_);
     p.queue.push_back(entry);
@@ -187,6 +198,92 @@ void GroupLog::Append(std::vector<CoordinatorRecord> records,
     }
     cv_.notify_all();
   });
+}
+
+absl::StatusOr<int> GroupLog::Compact() {
+  int rewritten = 0;
+  for (auto& p : partitions_) {
+    ASSIGN_OR_RETURN(bool done, CompactPartition(*p));
+    rewritten += done ? 1 : 0;
+  }
+  return rewritten;
+}
+
+absl::StatusOr<bool> GroupLog::CompactPartition(PartitionQueue& p) {
+  Log& log = p.partition->log();
+  if (log.SizeBytes() - p.size_after_rewrite->load() < options_.compact_min_garbage_bytes) {
+    return false;
+  }
+  std::lock_guard append(p.append_mu);
+  {
+    // Everything appended so far is applied: the store holds exactly the log's state.
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return p.queue.empty() || stopping_; });
+    if (stopping_) return false;
+  }
+  std::vector<CoordinatorRecord> live;
+  int64_t live_bytes = 0;
+  absl::Status decode_error;
+  RETURN_IF_ERROR(store_->Scan(kRecordPrefix, [&](absl::string_view key, absl::string_view value) {
+    absl::StatusOr<CoordinatorRecord> r =
+        DecodeRecord(key.substr(sizeof(kRecordPrefix) - 1), value);
+    if (!r.ok()) {
+      decode_error = r.status();
+      return false;
+    }
+    if (PartitionForGroup(RecordGroup(*r), partitions()) == p.index) {
+      live_bytes += static_cast<int64_t>(key.size() + value.size());
+      live.push_back(std::move(*r));
+    }
+    return true;
+  }));
+  RETURN_IF_ERROR(decode_error);
+  const int64_t grown = log.SizeBytes() - p.size_after_rewrite->load();
+  if (grown < std::max(options_.compact_min_garbage_bytes, live_bytes)) return false;
+
+  const int64_t rewrite_start = log.end_offset();
+  if (live.empty()) {
+    // Nothing is live: everything before the end can go at once.
+    absl::StatusOr<Log::RetentionResult> r = log.DeleteRecordsBefore(rewrite_start);
+    if (!r.ok()) return r.status();
+    p.size_after_rewrite->store(log.SizeBytes());
+    return true;
+  }
+  // Batches of at most ~256 KiB of keys and values, well under max.message.bytes.
+  std::vector<std::vector<CoordinatorRecord>> chunks(1);
+  int64_t chunk_bytes = 0;
+  for (CoordinatorRecord& r : live) {
+    const int64_t bytes =
+        static_cast<int64_t>(EncodeKey(r).size() + EncodeValue(r).value_or("").size());
+    if (!chunks.back().empty() && chunk_bytes + bytes > (256 << 10)) {
+      chunks.emplace_back();
+      chunk_bytes = 0;
+    }
+    chunks.back().push_back(std::move(r));
+    chunk_bytes += bytes;
+  }
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    std::function<void(absl::Status)> done = [](absl::Status) {};
+    if (i + 1 == chunks.size()) {
+      // Applied in order, so the last chunk's completion means the whole rewrite is durable
+      // and applied. A failure leaves the log start where it was (nothing is lost).
+      done = [partition = p.partition, rewrite_start, size = p.size_after_rewrite,
+              index = p.index](absl::Status s) {
+        Log& l = partition->log();
+        if (s.ok()) {
+          absl::StatusOr<Log::RetentionResult> r = l.DeleteRecordsBefore(rewrite_start);
+          if (!r.ok()) s = r.status();
+        }
+        size->store(l.SizeBytes());
+        if (!s.ok()) {
+          std::fprintf(stderr, "varve-broker: rewriting %s-%d failed: %s\n", kOffsetsTopic, index,
+                       std::string(s.message()).c_str());
+        }
+      };
+    }
+    AppendLocked(p, std::move(chunks[i]), std::move(done));
+  }
+  return true;
 }
 
 void GroupLog::ApplierLoop() {
@@ -206,6 +303,7 @@ void GroupLog::ApplierLoop() {
       lock.unlock();
       ApplyReady(*p, std::move(ready));
       lock.lock();
+      cv_.notify_all();  // Compact waits for a partition's queue to drain
     }
     if (worked) continue;
     if (stopping_ && !pending) return;
