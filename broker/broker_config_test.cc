@@ -25,6 +25,24 @@ TEST(BrokerConfigTest, DefaultsAreASingleLocalNode) {
   EXPECT_EQ(c->log_defaults.retention_ms, 7LL * 24 * 3600 * 1000);
   EXPECT_EQ(c->log_defaults.segment_bytes, 1LL << 30);
   EXPECT_EQ(c->log_defaults.durability, DurabilityMode::kPageCache);
+  EXPECT_EQ(c->producer_id_expiration_ms, 86'400'000);
+  EXPECT_EQ(c->producer_id_expiration_check_interval_ms, 600'000);
+  EXPECT_EQ(c->offsets_topic_segment_bytes, 100 << 20);
+}
+
+TEST(BrokerConfigTest, ProducerExpiryAndOffsetsTopicKeys) {
+  auto c = FromText(
+      "producer.id.expiration.ms=3600000\n"
+      "producer.id.expiration.check.interval.ms=1000\n"
+      "offsets.topic.segment.bytes=1048576\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->producer_id_expiration_ms, 3'600'000);
+  EXPECT_EQ(c->producer_id_expiration_check_interval_ms, 1000);
+  EXPECT_EQ(c->offsets_topic_segment_bytes, 1 << 20);
+  EXPECT_TRUE(c->warnings.empty());
+  EXPECT_FALSE(FromText("producer.id.expiration.ms=0\n").ok());
+  EXPECT_FALSE(FromText("producer.id.expiration.check.interval.ms=-1\n").ok());
+  EXPECT_FALSE(FromText("offsets.topic.segment.bytes=100\n").ok());
 }
 
 TEST(BrokerConfigTest, KafkaKeysAreApplied) {
