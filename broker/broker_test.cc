@@ -33,6 +33,7 @@
 #include "log/batch_builder.h"
 #include "log/crc32c.h"
 #include "log/flusher.h"
+#include "tools/dump_test_util.h"
 
 namespace varve::broker {
 namespace {
@@ -107,6 +108,25 @@ class BrokerTest : public BrokerFixture {
     EXPECT_TRUE(resp.ok()) << resp.status();
     if (!resp.ok()) return {};
     return resp->responses[0].partition_responses[0];
+  }
+
+  // ListOffsets for partition 0 of `topic` at `timestamp` (-1 latest, -2 earliest).
+  ListOffsetsResponse::ListOffsetsPartitionResponse ListOffsetsAt(KafkaClient& c,
+                                                                  const std::string& topic,
+                                                                  int64_t timestamp,
+                                                                  int16_t version = 5) {
+    ListOffsetsRequest r;
+    r.replica_id = -1;
+    auto& t = r.topics.emplace_back();
+    t.name = topic;
+    auto& p = t.partitions.emplace_back();
+    p.partition_index = 0;
+    p.current_leader_epoch = -1;
+    p.timestamp = timestamp;
+    auto resp = c.Call<ListOffsetsResponse>(kListOffsets, version, r);
+    EXPECT_TRUE(resp.ok()) << resp.status();
+    if (!resp.ok()) return {};
+    return resp->topics[0].partitions[0];
   }
 
   // GET /metrics from the broker's metrics port.
@@ -390,19 +410,7 @@ TEST_F(BrokerTest, ListOffsetsByPositionAndTimestamp) {
   CreateTopic(c, "lo");
   ASSERT_EQ(ProduceOne(c, "lo", MakeBatch(3, 1000)).error_code, kNone);  // ts 1000..1002
   ASSERT_EQ(ProduceOne(c, "lo", MakeBatch(3, 5000)).error_code, kNone);  // ts 5000..5002
-  auto query = [&](int64_t ts, int16_t version) {
-    ListOffsetsRequest r;
-    r.replica_id = -1;
-    auto& t = r.topics.emplace_back();
-    t.name = "lo";
-    auto& p = t.partitions.emplace_back();
-    p.partition_index = 0;
-    p.current_leader_epoch = -1;
-    p.timestamp = ts;
-    auto resp = c.Call<ListOffsetsResponse>(kListOffsets, version, r);
-    EXPECT_TRUE(resp.ok()) << resp.status();
-    return resp->topics[0].partitions[0];
-  };
+  auto query = [&](int64_t ts, int16_t version) { return ListOffsetsAt(c, "lo", ts, version); };
   EXPECT_EQ(query(-1, 5).offset, 6);
   EXPECT_EQ(query(-2, 1).offset, 0);
   auto at = query(1001, 2);
@@ -413,6 +421,34 @@ TEST_F(BrokerTest, ListOffsetsByPositionAndTimestamp) {
   EXPECT_EQ(none.error_code, kNone);
   EXPECT_EQ(none.offset, -1);
   EXPECT_EQ(none.timestamp, -1);
+}
+
+TEST_F(BrokerTest, ListOffsetsByTimestampIsExactInsideCompressedBatches) {
+  // Producers compress (librdkafka's compression.codec, kafka-python's compression_type): the
+  // answer is the first record at or after the timestamp, not its batch's base offset.
+  KafkaClient c = Connect();
+  CreateTopic(c, "z");
+  const std::vector<Compression> codecs = {Compression::kGzip, Compression::kSnappy,
+                                           Compression::kLz4, Compression::kZstd};
+  for (size_t k = 0; k < codecs.size(); ++k) {
+    // Offsets 5k .. 5k+4, timestamps 10000(k+1) + i.
+    std::string batch =
+        dump::CompressBatch(MakeBatch(5, 10000 * static_cast<int64_t>(k + 1)), codecs[k]);
+    ASSERT_EQ(DecodeBatchHeader(batch.data()).compression(), codecs[k]);
+    ASSERT_EQ(ProduceOne(c, "z", batch).error_code, kNone) << CompressionName(codecs[k]);
+  }
+  auto query = [&](int64_t ts) { return ListOffsetsAt(c, "z", ts); };
+  for (size_t k = 0; k < codecs.size(); ++k) {
+    const int64_t base_ts = 10000 * static_cast<int64_t>(k + 1);
+    for (int i : {0, 2, 4}) {
+      auto at = query(base_ts + i);
+      EXPECT_EQ(at.error_code, kNone);
+      EXPECT_EQ(at.offset, static_cast<int64_t>(5 * k) + i) << CompressionName(codecs[k]);
+      EXPECT_EQ(at.timestamp, base_ts + i) << CompressionName(codecs[k]);
+    }
+  }
+  // Between two batches: the next batch's first record.
+  EXPECT_EQ(query(10005).offset, 5);
 }
 
 TEST_F(BrokerTest, CreateDescribeAndDeleteTopics) {

@@ -202,10 +202,17 @@ class Log {
   // when each chunk is read, so a reader keeps seeing new appends).
   LogReader NewReader(int64_t offset, std::optional<int64_t> upper_bound = std::nullopt) const;
 
+  // Decompresses a compressed batch's records section (the bytes after its 61-byte header) into
+  // *out. The engine links no codec; callers that do (the broker, varve-dump) pass one.
+  using Decompressor =
+      std::function<absl::Status(Compression codec, absl::string_view payload, std::string* out)>;
+
   // The first record whose timestamp is >= `timestamp` (ListOffsets by time), or nullopt if
-  // every record is older. For a compressed batch, which the engine does not decode, the answer
-  // is the batch's base offset and MaxTimestamp.
-  absl::StatusOr<std::optional<TimestampAndOffset>> OffsetForTimestamp(int64_t timestamp) const;
+  // every record is older. Inside a compressed batch the exact record is found through
+  // `decompress`; without one the answer is the batch's base offset and MaxTimestamp. A batch
+  // that fails to decompress is DataLoss naming the segment file and byte position.
+  absl::StatusOr<std::optional<TimestampAndOffset>> OffsetForTimestamp(
+      int64_t timestamp, const Decompressor& decompress = nullptr) const;
 
   // Removes every batch whose last offset is >= `offset` (a batch straddling `offset` is removed
   // whole), deleting later segments. Afterwards end_offset() <= offset. When nothing at or

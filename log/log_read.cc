@@ -106,7 +106,8 @@ LogReader Log::NewReader(int64_t offset, std::optional<int64_t> upper_bound) con
   return LogReader(this, offset, upper_bound);
 }
 
-absl::StatusOr<std::optional<TimestampAndOffset>> Log::OffsetForTimestamp(int64_t timestamp) const {
+absl::StatusOr<std::optional<TimestampAndOffset>> Log::OffsetForTimestamp(
+    int64_t timestamp, const Decompressor& decompress) const {
   std::shared_lock l(structure_mu_);
   if (closed_) return absl::FailedPreconditionError(absl::StrCat("log ", dir_, " is closed"));
   // Records below the log start are deleted even where their segment remains (DeleteRecords
@@ -122,14 +123,28 @@ absl::StatusOr<std::optional<TimestampAndOffset>> Log::OffsetForTimestamp(int64_
                      seg->FindBatchForTimestamp(timestamp, limit));
     while (loc && loc->header.base_offset < end) {
       if (loc->header.last_offset() >= start && loc->header.max_timestamp >= timestamp) {
-        if (loc->header.compression() != Compression::kNone) {
+        const bool compressed = loc->header.compression() != Compression::kNone;
+        if (compressed && !decompress) {
           return TimestampAndOffset{loc->header.max_timestamp,
                                     std::max(loc->header.base_offset, start)};
         }
         std::string bytes(loc->header.size_bytes(), '\0');
         ASSIGN_OR_RETURN(std::shared_ptr<File> file, seg->PinLogFile());
         RETURN_IF_ERROR(file->ReadExact(loc->position, absl::MakeSpan(bytes)));
-        RecordIterator records(bytes);
+        std::string decompressed;
+        if (compressed) {
+          absl::Status s =
+              decompress(loc->header.compression(),
+                         absl::string_view(bytes).substr(kBatchHeaderSize), &decompressed);
+          if (!s.ok()) {
+            return absl::DataLossError(
+                absl::StrCat(seg->log_path(), ": batch at byte ", loc->position, " (offsets ",
+                             loc->header.base_offset, "-", loc->header.last_offset(),
+                             ") does not decompress: ", s.message()));
+          }
+        }
+        RecordIterator records =
+            compressed ? RecordIterator(loc->header, decompressed) : RecordIterator(bytes);
         RecordView r;
         while (records.Next(&r)) {
           if (r.offset >= start && r.timestamp >= timestamp) {

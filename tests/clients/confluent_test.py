@@ -299,9 +299,15 @@ class ConfluentTest(broker_fixture.BrokerTestCase):
         self.assert_broker_alive()
 
     def test_create_time_preserved(self):
-        topic = unique_name("ck-ts")
+        # Uncompressed, and compressed (records inside a batch are found exactly, as on Kafka).
+        for codec in ("none", "gzip", "snappy", "lz4", "zstd"):
+            with self.subTest(codec=codec):
+                self.check_create_time_preserved(codec)
+
+    def check_create_time_preserved(self, codec):
+        topic = unique_name(f"ck-ts-{codec}")
         base = 1_600_000_000_000
-        p = self.producer(**{"linger.ms": 20})
+        p = self.producer(**{"linger.ms": 20, "compression.type": codec})
         stamps = [base + i * 1000 for i in range(100)] + [base - 5, base + 10**9]
         for ts in stamps:
             p.produce(topic, value=b"%d" % ts, timestamp=ts)
@@ -314,7 +320,7 @@ class ConfluentTest(broker_fixture.BrokerTestCase):
             for target, want in ((base, 0), (base + 1, 1), (base + 50_500, 51), (base - 100, 0),
                                  (base + 99_001, 101), (base + 10**9 + 1, -1)):
                 found = c.offsets_for_times([TopicPartition(topic, 0, target)], timeout=30)[0]
-                self.assertEqual(found.offset, want, f"target {target - base:+d}")
+                self.assertEqual(found.offset, want, f"{codec}: target {target - base:+d}")
         finally:
             c.close()
 
