@@ -110,25 +110,6 @@ class BrokerTest : public BrokerFixture {
     return resp->responses[0].partition_responses[0];
   }
 
-  // ListOffsets for partition 0 of `topic` at `timestamp` (-1 latest, -2 earliest).
-  ListOffsetsResponse::ListOffsetsPartitionResponse ListOffsetsAt(KafkaClient& c,
-                                                                  const std::string& topic,
-                                                                  int64_t timestamp,
-                                                                  int16_t version = 5) {
-    ListOffsetsRequest r;
-    r.replica_id = -1;
-    auto& t = r.topics.emplace_back();
-    t.name = topic;
-    auto& p = t.partitions.emplace_back();
-    p.partition_index = 0;
-    p.current_leader_epoch = -1;
-    p.timestamp = timestamp;
-    auto resp = c.Call<ListOffsetsResponse>(kListOffsets, version, r);
-    EXPECT_TRUE(resp.ok()) << resp.status();
-    if (!resp.ok()) return {};
-    return resp->topics[0].partitions[0];
-  }
-
   // GET /metrics from the broker's metrics port.
   std::string ScrapeMetrics() {
     auto conn = server::TestClient::Connect(broker_->metrics_port());

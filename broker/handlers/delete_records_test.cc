@@ -14,8 +14,6 @@
 #include "broker/protocol/generated/delete_records_response.h"
 #include "broker/protocol/generated/fetch_request.h"
 #include "broker/protocol/generated/fetch_response.h"
-#include "broker/protocol/generated/list_offsets_request.h"
-#include "broker/protocol/generated/list_offsets_response.h"
 #include "broker/protocol/generated/produce_request.h"
 #include "broker/protocol/generated/produce_response.h"
 #include "broker/testing/broker_fixture.h"
@@ -27,7 +25,7 @@ namespace {
 
 using namespace protocol;  // NOLINT: the message types
 
-constexpr int16_t kProduce = 0, kFetch = 1, kListOffsets = 2, kDeleteRecords = 21;
+constexpr int16_t kProduce = 0, kFetch = 1, kDeleteRecords = 21;
 
 class DeleteRecordsTest : public BrokerFixture {
  protected:
@@ -73,17 +71,7 @@ class DeleteRecordsTest : public BrokerFixture {
     return resp->topics[0].partitions.at(0);
   }
   int64_t Earliest(KafkaClient& c, const std::string& topic) {
-    ListOffsetsRequest r;
-    r.replica_id = -1;
-    auto& t = r.topics.emplace_back();
-    t.name = topic;
-    auto& p = t.partitions.emplace_back();
-    p.partition_index = 0;
-    p.current_leader_epoch = -1;
-    p.timestamp = -2;
-    auto resp = c.Call<ListOffsetsResponse>(kListOffsets, 5, r);
-    EXPECT_TRUE(resp.ok()) << resp.status();
-    return resp.ok() ? resp->topics[0].partitions[0].offset : -100;
+    return ListOffsetsAt(c, topic, -2).offset;
   }
   int16_t FetchError(KafkaClient& c, const std::string& topic, int64_t offset) {
     FetchRequest r;

@@ -22,6 +22,8 @@
 #include "broker/errors.h"
 #include "broker/protocol/generated/create_topics_request.h"
 #include "broker/protocol/generated/create_topics_response.h"
+#include "broker/protocol/generated/list_offsets_request.h"
+#include "broker/protocol/generated/list_offsets_response.h"
 #include "broker/testing/kafka_client.h"
 #include "gtest/gtest.h"
 
@@ -76,6 +78,23 @@ class BrokerFixture : public ::testing::Test {
     auto resp = c.Call<protocol::CreateTopicsResponse>(/*CreateTopics*/ 19, 4, r);
     ASSERT_TRUE(resp.ok()) << resp.status();
     ASSERT_EQ(resp->topics[0].error_code, kNone) << resp->topics[0].error_message.value_or("");
+  }
+
+  // ListOffsets for partition 0 of `topic` at `timestamp` (-1 latest, -2 earliest).
+  protocol::ListOffsetsResponse::ListOffsetsPartitionResponse ListOffsetsAt(
+      KafkaClient& c, const std::string& topic, int64_t timestamp, int16_t version = 5) {
+    protocol::ListOffsetsRequest r;
+    r.replica_id = -1;
+    auto& t = r.topics.emplace_back();
+    t.name = topic;
+    auto& p = t.partitions.emplace_back();
+    p.partition_index = 0;
+    p.current_leader_epoch = -1;
+    p.timestamp = timestamp;
+    auto resp = c.Call<protocol::ListOffsetsResponse>(/*ListOffsets*/ 2, version, r);
+    EXPECT_TRUE(resp.ok()) << resp.status();
+    if (!resp.ok()) return {};
+    return resp->topics[0].partitions[0];
   }
 
   TempDir dir_;
