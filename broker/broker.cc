@@ -91,6 +91,9 @@ absl::Status Broker::Init() {
   options.port = config_.listener.port;
   options.num_loops = config_.num_network_threads;
   options.max_request_bytes = config_.socket_request_max_bytes;
+  options.connections_max_idle_ms = config_.connections_max_idle_ms;
+  options.max_connections = config_.max_connections;
+  options.max_connections_per_ip = config_.max_connections_per_ip;
   services_.config = &config_;
   services_.topics = topics_.get();
   services_.store = store_.get();

@@ -137,6 +137,15 @@ absl::StatusOr<BrokerConfig> BrokerConfig::FromProperties(const std::vector<Prop
        }},
       {"socket.request.max.bytes", int_into(&c.socket_request_max_bytes, 1024, 1LL << 31)},
       {"num.network.threads", int_into(&c.num_network_threads, 1, 64)},
+      {"connections.max.idle.ms",
+       [&](const Property& p) -> absl::Status {
+         RETURN_IF_ERROR(int_into(&c.connections_max_idle_ms, -1, kMax)(p));
+         if (c.connections_max_idle_ms == 0) return BadValue(p, "0 (use -1 to never close)");
+         return absl::OkStatus();
+       }},
+      {"max.connections", int_into(&c.max_connections, 0, std::numeric_limits<int32_t>::max())},
+      {"max.connections.per.ip",
+       int_into(&c.max_connections_per_ip, 0, std::numeric_limits<int32_t>::max())},
       {"metrics.port", int_into(&c.metrics_port, -1, 65535)},
       {"log.retention.check.interval.ms", int_into(&c.retention_check_interval_ms, 1, kMax)},
       {"group.initial.rebalance.delay.ms", int_into(&c.group_initial_rebalance_delay_ms, 0, kMax)},

@@ -14,6 +14,7 @@
 // docs/broker.md lists every key.
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -52,6 +53,11 @@ struct BrokerConfig {
   int64_t socket_request_max_bytes = 100 * 1024 * 1024;
   // num.network.threads: event-loop threads.
   int num_network_threads = 2;
+  // connections.max.idle.ms: idle client connections are closed after this; -1 never.
+  int64_t connections_max_idle_ms = 600000;
+  // max.connections, max.connections.per.ip: connections accepted beyond are closed at once.
+  int32_t max_connections = std::numeric_limits<int32_t>::max();
+  int32_t max_connections_per_ip = std::numeric_limits<int32_t>::max();
   // metrics.port: Prometheus text metrics at http://<listener host>:<port>/metrics; 0 picks a
   // free port, -1 disables.
   int metrics_port = 9464;

@@ -1,5 +1,7 @@
 #include "broker/broker_config.h"
 
+#include <limits>
+
 #include "gtest/gtest.h"
 
 namespace varve::broker {
@@ -28,6 +30,24 @@ TEST(BrokerConfigTest, DefaultsAreASingleLocalNode) {
   EXPECT_EQ(c->producer_id_expiration_ms, 86'400'000);
   EXPECT_EQ(c->producer_id_expiration_check_interval_ms, 600'000);
   EXPECT_EQ(c->offsets_topic_segment_bytes, 100 << 20);
+  EXPECT_EQ(c->connections_max_idle_ms, 600'000);
+  EXPECT_EQ(c->max_connections, std::numeric_limits<int32_t>::max());
+  EXPECT_EQ(c->max_connections_per_ip, std::numeric_limits<int32_t>::max());
+}
+
+TEST(BrokerConfigTest, ConnectionLimitKeys) {
+  auto c = FromText("connections.max.idle.ms=-1\nmax.connections=500\nmax.connections.per.ip=50\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->connections_max_idle_ms, -1);
+  EXPECT_EQ(c->max_connections, 500);
+  EXPECT_EQ(c->max_connections_per_ip, 50);
+  auto zero = FromText("connections.max.idle.ms=0\n");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_NE(zero.status().message().find("connections.max.idle.ms"), absl::string_view::npos)
+      << zero.status();
+  EXPECT_FALSE(FromText("connections.max.idle.ms=-2\n").ok());
+  EXPECT_FALSE(FromText("max.connections=-1\n").ok());
+  EXPECT_FALSE(FromText("max.connections.per.ip=lots\n").ok());
 }
 
 TEST(BrokerConfigTest, ProducerExpiryAndOffsetsTopicKeys) {

@@ -109,6 +109,14 @@ void BrokerMetrics::WatchServer(const server::Server* server) {
   r->AddCallbackCounter(
       "varve_connections_accepted_total", "Client connections accepted.",
       [server] { return static_cast<double>(server->stats().connections_accepted); });
+  r->AddCallbackCounter(
+      "varve_connections_closed_idle_total",
+      "Client connections closed after connections.max.idle.ms without traffic.",
+      [server] { return static_cast<double>(server->stats().connections_closed_idle); });
+  r->AddCallbackCounter(
+      "varve_connections_rejected_total",
+      "Client connections closed at accept by max.connections or max.connections.per.ip.",
+      [server] { return static_cast<double>(server->stats().connections_rejected); });
   r->AddCallbackCounter("varve_network_bytes_in_total", "Bytes read from client sockets.",
                         [server] { return static_cast<double>(server->stats().bytes_received); });
   r->AddCallbackCounter("varve_network_bytes_out_total", "Bytes written to client sockets.",

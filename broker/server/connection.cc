@@ -41,15 +41,57 @@ Connection::Connection(int fd, ConnectionInfo info, LoopContext* context)
       info_(std::move(info)),
       context_(context),
       loop_(context->loop),
-      reader_(context->limits.max_request_bytes) {}
+      reader_(context->limits.max_request_bytes),
+      admission_(context->admission) {}
+
+bool ConnectionAdmission::TryAdmit(const std::string& address, std::string* why) {
+  std::lock_guard lock(mu_);
+  if (total_ >= max_total_) {
+    *why = absl::StrCat(total_, " connections open (max.connections=", max_total_, ")");
+    return false;
+  }
+  int& from_address = per_address_[address];
+  if (from_address >= max_per_address_) {
+    *why = absl::StrCat(from_address, " connections open from ", address,
+                        " (max.connections.per.ip=", max_per_address_, ")");
+    if (from_address == 0) per_address_.erase(address);
+    return false;
+  }
+  ++from_address;
+  ++total_;
+  return true;
+}
+
+void ConnectionAdmission::Release(const std::string& address) {
+  std::lock_guard lock(mu_);
+  --total_;
+  auto it = per_address_.find(address);
+  if (it != per_address_.end() && --it->second <= 0) per_address_.erase(it);
+}
+
+std::string PeerAddress(absl::string_view peer) {
+  if (!peer.empty() && peer.front() == '[') {
+    size_t close = peer.find(']');
+    if (close != absl::string_view::npos) return std::string(peer.substr(1, close - 1));
+  }
+  size_t colon = peer.rfind(':');
+  return std::string(colon == absl::string_view::npos ? peer : peer.substr(0, colon));
+}
 
 Connection::~Connection() {
   if (!closed_) ::close(fd_);  // never opened: the loop stopped before it could take it
+  if (admitted_ && admission_) admission_->Release(PeerAddress(info_.peer));
+}
+
+bool Connection::IdleLongerThan(int64_t now_ns, int64_t idle_ns) const {
+  return opened_ && !closed_ && pending_.empty() && output_.empty() &&
+         now_ns - last_activity_ns_ > idle_ns;
 }
 
 void Connection::Open() {
   assert(!opened_);
   opened_ = true;
+  last_activity_ns_ = SteadyNowNs();
   context_->counters->connections_accepted.fetch_add(1, std::memory_order_relaxed);
   context_->open[info_.id] = shared_from_this();
   interest_ = EPOLLIN | EPOLLRDHUP;
@@ -112,6 +154,7 @@ void Connection::ReadAvailable() {
     for (int i = 0; i < iov_count; ++i) want += iov[i].iov_len;
     ssize_t n = ::readv(fd_, iov, iov_count);
     if (n > 0) {
+      last_activity_ns_ = SteadyNowNs();
       context_->counters->bytes_received.fetch_add(n, std::memory_order_relaxed);
       size_t into_direct = std::min(static_cast<size_t>(n), direct_want);
       if (direct_want > 0) reader_.CommitDirect(into_direct);
@@ -230,6 +273,7 @@ void Connection::Flush() {
   }
   OutputQueue::WriteResult result = output_.WriteTo(fd_, kWriteBudgetBytes);
   if (result.bytes_written > 0) {
+    last_activity_ns_ = SteadyNowNs();
     context_->counters->bytes_sent.fetch_add(result.bytes_written, std::memory_order_relaxed);
     AddQueuedBytes(-result.bytes_written);
   }
@@ -274,6 +318,10 @@ void Connection::Close(absl::string_view reason, bool log) {
   }
   loop_->RemoveFd(fd_);
   ::close(fd_);
+  if (admitted_ && admission_) {  // before the close is counted: tests wait on that counter
+    admitted_ = false;
+    admission_->Release(PeerAddress(info_.peer));
+  }
   context_->counters->connections_closed.fetch_add(1, std::memory_order_relaxed);
   context_->counters->requests_in_flight.fetch_sub(waiting_, std::memory_order_relaxed);
   waiting_ = 0;

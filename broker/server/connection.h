@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -40,6 +41,29 @@ struct ConnectionLimits {
   int64_t max_queued_response_bytes = 64 << 20;
 };
 
+// Counts open connections, in all and per peer address, against max.connections and
+// max.connections.per.ip. Thread-safe: admitted on the acceptor's thread, released on the
+// connections' loop threads.
+class ConnectionAdmission {
+ public:
+  ConnectionAdmission(int max_total, int max_per_address)
+      : max_total_(max_total), max_per_address_(max_per_address) {}
+  // Counts one more connection from `address` if the caps allow it; otherwise says why.
+  bool TryAdmit(const std::string& address, std::string* why);
+  void Release(const std::string& address);
+
+ private:
+  const int max_total_;
+  const int max_per_address_;
+  std::mutex mu_;
+  int total_ = 0;                                     // guarded by mu_
+  std::unordered_map<std::string, int> per_address_;  // guarded by mu_
+};
+
+// The address part of ConnectionInfo::peer: "127.0.0.1:5555" -> "127.0.0.1",
+// "[::1]:5555" -> "::1".
+std::string PeerAddress(absl::string_view peer);
+
 // What the connections of one loop share. Owned by the server; used by a connection only while
 // it is open (always on the loop thread, always before the server's Stop() returns).
 struct LoopContext {
@@ -49,12 +73,14 @@ struct LoopContext {
   ConnectionLimits limits;
   std::unordered_map<uint64_t, std::shared_ptr<Connection>> open;  // loop thread only
   std::vector<char> read_buffer = std::vector<char>(64 << 10);     // shared scratch
+  std::shared_ptr<ConnectionAdmission> admission;  // shared by every loop of the server
 };
 
 class Connection final : public EventLoop::FdHandler,
                          public std::enable_shared_from_this<Connection> {
  public:
-  // Takes ownership of the connected, non-blocking socket `fd`.
+  // Takes ownership of the connected, non-blocking socket `fd`, which context->admission
+  // admitted: the connection releases it when it closes.
   Connection(int fd, ConnectionInfo info, LoopContext* context);
   ~Connection() override;
   Connection(const Connection&) = delete;
@@ -72,6 +98,9 @@ class Connection final : public EventLoop::FdHandler,
   void OnFdEvents(uint32_t events) override;
 
   const ConnectionInfo& info() const { return info_; }
+  // Open, with no request in flight or response waiting, and no byte read or written for more
+  // than `idle_ns` before `now_ns` (steady clock).
+  bool IdleLongerThan(int64_t now_ns, int64_t idle_ns) const;
   const std::shared_ptr<EventLoop>& loop() const { return loop_; }
 
  private:
@@ -106,6 +135,10 @@ class Connection final : public EventLoop::FdHandler,
   bool flush_scheduled_ = false;  // a task will write output_ next round
   bool opened_ = false;
   bool closed_ = false;
+  // Counted there until closed (shared: a connection may outlive the server).
+  const std::shared_ptr<ConnectionAdmission> admission_;
+  bool admitted_ = true;
+  int64_t last_activity_ns_ = 0;  // steady clock: opened, or the last byte read or written
 };
 
 }  // namespace varve::server

@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -13,6 +15,7 @@
 #include "broker/server/connection.h"
 #include "broker/server/event_loop.h"
 #include "broker/server/listen_socket.h"
+#include "broker/server/server_log.h"
 
 namespace varve::server {
 
@@ -42,8 +45,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   ConnectionLimits limits{.max_request_bytes = options.max_request_bytes,
                           .max_in_flight = options.max_in_flight_per_connection,
                           .max_queued_response_bytes = options.max_queued_response_bytes};
+  server->admission_ = std::make_shared<ConnectionAdmission>(options.max_connections,
+                                                             options.max_connections_per_ip);
   for (int i = 0; i < options.num_loops; ++i) {
     auto context = std::make_unique<LoopContext>();
+    context->admission = server->admission_;
     ASSIGN_OR_RETURN(context->loop, EventLoop::Create(absl::StrCat("varve-net-", i)));
     context->handler = handler;
     context->counters = &server->counters_;
@@ -62,7 +68,35 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   // Registered before the loop thread starts, which the EventLoop contract allows.
   RETURN_IF_ERROR(server->acceptor_->Register(server->loops_[0]->loop.get()));
   for (auto& context : server->loops_) context->loop->Start();
+  if (options.connections_max_idle_ms > 0) server->ScheduleIdleSweep();
   return server;
+}
+
+void Server::ScheduleIdleSweep() {
+  const int64_t idle_ms = options_.connections_max_idle_ms;
+  const int64_t period_ms = std::clamp<int64_t>(idle_ms / 4, 1, 1000);
+  timers_.Schedule(absl::Milliseconds(period_ms), [this, idle_ms] {
+    for (auto& context : loops_) {
+      LoopContext* raw = context.get();
+      raw->loop->Post([raw, idle_ms] {
+        const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::steady_clock::now().time_since_epoch())
+                                .count();
+        // Close() erases from the map: collect first.
+        std::vector<std::shared_ptr<Connection>> idle;
+        for (auto& [id, connection] : raw->open) {
+          if (connection->IdleLongerThan(now, idle_ms * 1'000'000)) idle.push_back(connection);
+        }
+        for (auto& connection : idle) {
+          raw->counters->connections_closed_idle.fetch_add(1, std::memory_order_relaxed);
+          connection->Close(
+              absl::StrCat("idle for more than ", idle_ms, " ms (connections.max.idle.ms)"),
+              /*log=*/false);
+        }
+      });
+    }
+    ScheduleIdleSweep();
+  });
 }
 
 Server::Server(const ServerOptions& options, RequestHandler* handler)
@@ -71,6 +105,21 @@ Server::Server(const ServerOptions& options, RequestHandler* handler)
 Server::~Server() { Stop(); }
 
 void Server::OnAccept(int fd, std::string peer) {
+  std::string why;
+  if (!admission_->TryAdmit(PeerAddress(peer), &why)) {
+    counters_.connections_rejected.fetch_add(1, std::memory_order_relaxed);  // before the peer
+    ::close(fd);                                                             // can see it
+    const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+    if (now - last_rejection_log_ns_ >= 1'000'000'000) {  // at most one line a second
+      last_rejection_log_ns_ = now;
+      LogServerEvent("connection_rejected",
+                     absl::StrCat("peer=", peer, " reason=\"", why,
+                                  "\" rejected_total=", counters_.connections_rejected.load()));
+    }
+    return;
+  }
   int one = 1;
   // Kafka responses are whole frames written at once; Nagle would only add latency.
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);

@@ -20,6 +20,8 @@
 //
 // Limits, each bounding memory per connection before anything is allocated:
 //   * a frame size < 0 or > max_request_bytes closes the connection (logged with peer and size);
+//   * connections beyond max_connections (max_connections_per_ip from one address) are closed
+//     as they are accepted, and idle ones after connections_max_idle_ms;
 //   * a connection stops being read while it has max_in_flight_per_connection unanswered
 //     requests, or more than max_queued_response_bytes of responses waiting to be written (a
 //     client that stops reading cannot grow the broker's memory or slow other clients).
@@ -33,6 +35,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -54,10 +57,18 @@ struct ServerOptions {
   int64_t max_request_bytes = 100 << 20;  // socket.request.max.bytes
   int max_in_flight_per_connection = 64;
   int64_t max_queued_response_bytes = 64 << 20;  // per connection; soft, see above
+  // connections.max.idle.ms: a connection with nothing in flight and no byte read or written
+  // for longer is closed (checked every idle/4, at most every second); <= 0 disables.
+  int64_t connections_max_idle_ms = 600000;
+  // max.connections, max.connections.per.ip: a connection accepted beyond either is closed at
+  // once (counted in ServerStats::connections_rejected, logged at most once a second).
+  int max_connections = std::numeric_limits<int>::max();
+  int max_connections_per_ip = std::numeric_limits<int>::max();
 };
 
 struct LoopContext;
 class Acceptor;
+class ConnectionAdmission;
 
 class Server {
  public:
@@ -81,6 +92,7 @@ class Server {
  private:
   Server(const ServerOptions& options, RequestHandler* handler);
   void OnAccept(int fd, std::string peer);
+  void ScheduleIdleSweep();
 
   const ServerOptions options_;
   RequestHandler* const handler_;
@@ -91,6 +103,8 @@ class Server {
   std::unique_ptr<Acceptor> acceptor_;  // used on loops_[0]'s thread
   std::atomic<uint64_t> next_connection_id_{1};
   size_t next_loop_ = 0;  // acceptor thread only
+  std::shared_ptr<ConnectionAdmission> admission_;
+  int64_t last_rejection_log_ns_ = 0;  // acceptor thread only
   std::mutex stop_mu_;
   bool stopped_ = false;  // guarded by stop_mu_
 };
