@@ -31,9 +31,9 @@
 #include "broker/testing/broker_fixture.h"
 #include "gtest/gtest.h"
 #include "log/batch_builder.h"
+#include "log/compression/test_codecs.h"
 #include "log/crc32c.h"
 #include "log/flusher.h"
-#include "tools/dump_test_util.h"
 
 namespace varve::broker {
 namespace {
@@ -414,7 +414,7 @@ TEST_F(BrokerTest, ListOffsetsByTimestampIsExactInsideCompressedBatches) {
   for (size_t k = 0; k < codecs.size(); ++k) {
     // Offsets 5k .. 5k+4, timestamps 10000(k+1) + i.
     std::string batch =
-        dump::CompressBatch(MakeBatch(5, 10000 * static_cast<int64_t>(k + 1)), codecs[k]);
+        CompressBatchForTest(MakeBatch(5, 10000 * static_cast<int64_t>(k + 1)), codecs[k]);
     ASSERT_EQ(DecodeBatchHeader(batch.data()).compression(), codecs[k]);
     ASSERT_EQ(ProduceOne(c, "z", batch).error_code, kNone) << CompressionName(codecs[k]);
   }
@@ -430,6 +430,27 @@ TEST_F(BrokerTest, ListOffsetsByTimestampIsExactInsideCompressedBatches) {
   }
   // Between two batches: the next batch's first record.
   EXPECT_EQ(query(10005).offset, 5);
+}
+
+TEST_F(BrokerTest, ListOffsetsInsideACompressedBatchThatDoesNotDecompressIsAStorageError) {
+  // Produce stores compressed payloads unread, so a producer's garbage reaches the log; the
+  // answer for a timestamp inside it is an error (the broker logs the file and byte), not a
+  // guess. Timestamps answered by other batches are unaffected.
+  KafkaClient c = Connect();
+  CreateTopic(c, "bad");
+  ASSERT_EQ(ProduceOne(c, "bad", MakeBatch(3, 1000)).error_code, kNone);  // offsets 0-2
+  ASSERT_EQ(ProduceOne(c, "bad",
+                       BatchWithPayloadForTest(MakeBatch(3, 2000), Compression::kGzip, "garbage"))
+                .error_code,
+            kNone);                                                       // 3-5
+  ASSERT_EQ(ProduceOne(c, "bad", MakeBatch(3, 3000)).error_code, kNone);  // 6-8
+  auto failed = ListOffsetsAt(c, "bad", 2001);
+  EXPECT_EQ(failed.error_code, kKafkaStorageError);
+  EXPECT_EQ(failed.offset, -1);
+  EXPECT_EQ(failed.timestamp, -1);
+  EXPECT_EQ(ListOffsetsAt(c, "bad", 1001).offset, 1);
+  EXPECT_EQ(ListOffsetsAt(c, "bad", 2500).offset, 6);
+  EXPECT_EQ(ListOffsetsAt(c, "bad", -1).offset, 9);
 }
 
 TEST_F(BrokerTest, CreateDescribeAndDeleteTopics) {

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "log/compression/decompress.h"
 #include "log/flusher.h"
 
 namespace varve::broker {
@@ -137,6 +138,10 @@ absl::Status TopicManager::Load() {
   }
   LogOptions options;
   options.config = config_.log_defaults;
+  // ListOffsets by time finds the exact record inside compressed batches, as Kafka does.
+  options.decompress = [](Compression codec, absl::string_view payload, std::string* out) {
+    return Decompress(codec, payload, DecompressLimits(), out);
+  };
   ASSIGN_OR_RETURN(
       logs_, LogManager::Open(config_.data_dir, options,
                               [&](const TopicPartition& tp) -> absl::StatusOr<LogConfig> {

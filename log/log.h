@@ -71,6 +71,16 @@
 
 namespace varve {
 
+// Decompresses a compressed batch's records section (the bytes after its 61-byte header, one
+// stream holding every record) into *out, replacing its contents. Called concurrently from any
+// reader thread, so it must be thread-safe. An error fails the lookup that needed the records.
+// Example, with //log/compression:decompress:
+//   options.decompress = [](Compression codec, absl::string_view payload, std::string* out) {
+//     return Decompress(codec, payload, DecompressLimits(), out);
+//   };
+using BatchDecompressor =
+    std::function<absl::Status(Compression codec, absl::string_view payload, std::string* out)>;
+
 struct LogOptions {
   LogConfig config;
   FileSystem* fs = PosixFileSystem();
@@ -81,6 +91,10 @@ struct LogOptions {
   // Milliseconds since the epoch; tests substitute a fake clock. Used for record timestamps
   // left unset and for time-based rolling of segments without timestamps.
   std::function<int64_t()> now_ms;
+  // How OffsetForTimestamp reads the records of a compressed batch. The engine links no codec:
+  // unset, it answers with the batch's base offset and MaxTimestamp instead of the exact record.
+  // The broker installs log/compression/decompress.h's Decompress.
+  BatchDecompressor decompress;
 };
 
 // What Log::Open found and did.
@@ -202,17 +216,15 @@ class Log {
   // when each chunk is read, so a reader keeps seeing new appends).
   LogReader NewReader(int64_t offset, std::optional<int64_t> upper_bound = std::nullopt) const;
 
-  // Decompresses a compressed batch's records section (the bytes after its 61-byte header) into
-  // *out. The engine links no codec; callers that do (the broker, varve-dump) pass one.
-  using Decompressor =
-      std::function<absl::Status(Compression codec, absl::string_view payload, std::string* out)>;
-
-  // The first record whose timestamp is >= `timestamp` (ListOffsets by time), or nullopt if
-  // every record is older. Inside a compressed batch the exact record is found through
-  // `decompress`; without one the answer is the batch's base offset and MaxTimestamp. A batch
-  // that fails to decompress is DataLoss naming the segment file and byte position.
-  absl::StatusOr<std::optional<TimestampAndOffset>> OffsetForTimestamp(
-      int64_t timestamp, const Decompressor& decompress = nullptr) const;
+  // The first record at or above start_offset() whose timestamp is >= `timestamp` (ListOffsets
+  // by time), or nullopt if every such record is older. Only the batch holding the answer is
+  // decoded. A compressed batch is decoded through LogOptions::decompress, so the answer is
+  // exact as in Kafka; without a decompressor it is the batch's base offset (or the log start,
+  // if above it) and its MaxTimestamp. Errors: DataLoss for a payload that does not decompress
+  // or malformed records (ResourceExhausted when the payload decompresses past the
+  // decompressor's limits), the message naming the segment file and the batch's byte position;
+  // I/O errors; FailedPrecondition after Close.
+  absl::StatusOr<std::optional<TimestampAndOffset>> OffsetForTimestamp(int64_t timestamp) const;
 
   // Removes every batch whose last offset is >= `offset` (a batch straddling `offset` is removed
   // whole), deleting later segments. Afterwards end_offset() <= offset. When nothing at or

@@ -106,8 +106,7 @@ LogReader Log::NewReader(int64_t offset, std::optional<int64_t> upper_bound) con
   return LogReader(this, offset, upper_bound);
 }
 
-absl::StatusOr<std::optional<TimestampAndOffset>> Log::OffsetForTimestamp(
-    int64_t timestamp, const Decompressor& decompress) const {
+absl::StatusOr<std::optional<TimestampAndOffset>> Log::OffsetForTimestamp(int64_t timestamp) const {
   std::shared_lock l(structure_mu_);
   if (closed_) return absl::FailedPreconditionError(absl::StrCat("log ", dir_, " is closed"));
   // Records below the log start are deleted even where their segment remains (DeleteRecords
@@ -123,35 +122,45 @@ absl::StatusOr<std::optional<TimestampAndOffset>> Log::OffsetForTimestamp(
                      seg->FindBatchForTimestamp(timestamp, limit));
     while (loc && loc->header.base_offset < end) {
       if (loc->header.last_offset() >= start && loc->header.max_timestamp >= timestamp) {
-        const bool compressed = loc->header.compression() != Compression::kNone;
-        if (compressed && !decompress) {
+        const Compression codec = loc->header.compression();
+        const bool compressed = codec != Compression::kNone;
+        if (compressed && !options_.decompress) {
           return TimestampAndOffset{loc->header.max_timestamp,
                                     std::max(loc->header.base_offset, start)};
         }
         std::string bytes(loc->header.size_bytes(), '\0');
         ASSIGN_OR_RETURN(std::shared_ptr<File> file, seg->PinLogFile());
         RETURN_IF_ERROR(file->ReadExact(loc->position, absl::MakeSpan(bytes)));
-        std::string decompressed;
+        // Errors name the file and the batch: a wrong answer is worse than none, and the
+        // operator needs to find the batch (varve-dump --verify shows it).
+        const std::string where =
+            absl::StrCat(seg->log_path(), ": batch at byte ", loc->position, " (offsets ",
+                         loc->header.base_offset, "-", loc->header.last_offset(), ")");
+        std::string records_data;
         if (compressed) {
-          absl::Status s =
-              decompress(loc->header.compression(),
-                         absl::string_view(bytes).substr(kBatchHeaderSize), &decompressed);
+          absl::Status s = options_.decompress(
+              codec, absl::string_view(bytes).substr(kBatchHeaderSize), &records_data);
           if (!s.ok()) {
-            return absl::DataLossError(
-                absl::StrCat(seg->log_path(), ": batch at byte ", loc->position, " (offsets ",
-                             loc->header.base_offset, "-", loc->header.last_offset(),
-                             ") does not decompress: ", s.message()));
+            // Past the decompressor's limits the batch may be sound; anything else is corrupt.
+            return absl::Status(
+                absl::IsResourceExhausted(s) ? s.code() : absl::StatusCode::kDataLoss,
+                absl::StrCat(where, " does not decompress (", CompressionName(codec),
+                             "): ", s.message()));
           }
         }
-        RecordIterator records =
-            compressed ? RecordIterator(loc->header, decompressed) : RecordIterator(bytes);
+        RecordIterator records = compressed ? RecordIterator(loc->header, records_data)
+                                            : RecordIterator(bytes, loc->position);
         RecordView r;
         while (records.Next(&r)) {
           if (r.offset >= start && r.timestamp >= timestamp) {
             return TimestampAndOffset{r.timestamp, r.offset};
           }
         }
-        RETURN_IF_ERROR(records.status());
+        if (!records.status().ok()) {
+          return absl::DataLossError(
+              absl::StrCat(where, compressed ? ", in its decompressed records: " : ": ",
+                           records.status().message()));
+        }
         if (loc->header.base_offset >= start) {
           // MaxTimestamp >= timestamp but no record is: a producer wrote an inconsistent header.
           return TimestampAndOffset{loc->header.max_timestamp, loc->header.base_offset};

@@ -2,10 +2,8 @@
 
 #include <future>
 #include <string>
-#include <tuple>
 #include <vector>
 
-#include "base/endian.h"
 #include "base/temp_dir.h"
 #include "gtest/gtest.h"
 #include "log/batch_builder.h"
@@ -355,72 +353,6 @@ TEST_F(LogTest, OffsetForTimestampFindsTheFirstRecordAtOrAfter) {
   auto none = log->OffsetForTimestamp(1090);
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->has_value());
-}
-
-// A batch whose records are stored as they are but whose attributes say gzip (CRC fixed up):
-// with an identity "decompressor" the engine's handling of compressed batches is testable
-// without codecs (the broker's test uses real ones).
-std::string MarkedCompressed(std::string batch) {
-  batch[22] = static_cast<char>(batch[22] | 1);  // attributes (i16 at 21): compression gzip
-  StoreBE32(batch.data() + 17, Crc32c(batch.data() + 21, batch.size() - 21));
-  return batch;
-}
-
-TEST_F(LogTest, OffsetForTimestampFindsRecordsInsideCompressedBatchesWithADecompressor) {
-  auto log = OpenLog();
-  auto append = [&](int64_t first_ts, int n, bool compressed) {
-    BatchBuilder b;
-    for (int i = 0; i < n; ++i) b.Add(first_ts + i, std::nullopt, "v");
-    std::string batch = compressed ? MarkedCompressed(b.Build()) : b.Build();
-    ASSERT_TRUE(log->AppendBatch(absl::MakeSpan(batch)).ok());
-  };
-  append(1000, 3, false);  // offsets 0-2
-  append(2000, 5, true);   // 3-7, "compressed"
-  append(3000, 2, false);  // 8-9
-  int calls = 0;
-  Log::Decompressor identity = [&](Compression codec, absl::string_view payload, std::string* out) {
-    EXPECT_EQ(codec, Compression::kGzip);
-    ++calls;
-    out->assign(payload.data(), payload.size());
-    return absl::OkStatus();
-  };
-  // Without a decompressor: the batch's base offset and MaxTimestamp, as before.
-  auto coarse = log->OffsetForTimestamp(2002);
-  ASSERT_TRUE(coarse.ok() && coarse->has_value());
-  EXPECT_EQ((*coarse)->offset, 3);
-  EXPECT_EQ((*coarse)->timestamp, 2004);
-  for (auto [ts, offset, found_ts] :
-       std::vector<std::tuple<int64_t, int64_t, int64_t>>{{2002, 5, 2002},
-                                                          {2000, 3, 2000},
-                                                          {1500, 3, 2000},
-                                                          {2004, 7, 2004},
-                                                          {2500, 8, 3000},
-                                                          {1001, 1, 1001}}) {
-    auto found = log->OffsetForTimestamp(ts, identity);
-    ASSERT_TRUE(found.ok()) << found.status();
-    ASSERT_TRUE(found->has_value()) << ts;
-    EXPECT_EQ((*found)->offset, offset) << ts;
-    EXPECT_EQ((*found)->timestamp, found_ts) << ts;
-  }
-  EXPECT_GT(calls, 0);
-  // The log start inside the compressed batch: records below it are skipped.
-  ASSERT_TRUE(log->DeleteRecordsBefore(6).ok());
-  auto after_start = log->OffsetForTimestamp(2000, identity);
-  ASSERT_TRUE(after_start.ok() && after_start->has_value());
-  EXPECT_EQ((*after_start)->offset, 6);
-  EXPECT_EQ((*after_start)->timestamp, 2003);
-  // A batch that does not decompress is DataLoss naming the file and the byte.
-  Log::Decompressor broken = [](Compression, absl::string_view, std::string*) {
-    return absl::DataLossError("gzip: incorrect header check");
-  };
-  auto failed = log->OffsetForTimestamp(2002, broken);
-  ASSERT_FALSE(failed.ok());
-  EXPECT_EQ(failed.status().code(), absl::StatusCode::kDataLoss);
-  EXPECT_NE(failed.status().message().find("00000000000000000000.log: batch at byte "),
-            absl::string_view::npos)
-      << failed.status();
-  EXPECT_NE(failed.status().message().find("gzip: incorrect header check"),
-            absl::string_view::npos);
 }
 
 TEST_F(LogTest, TruncateMidBatchAndAppendAgain) {

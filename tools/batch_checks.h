@@ -26,7 +26,7 @@
 
 #include "absl/strings/string_view.h"
 #include "log/batch_reader.h"
-#include "tools/decompress.h"
+#include "log/compression/decompress.h"
 #include "tools/dump_output.h"
 #include "tools/segment_scanner.h"
 

@@ -18,7 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
-#include "tools/decompress.h"
+#include "log/compression/decompress.h"
 #include "tools/dump_output.h"
 
 namespace varve::dump {

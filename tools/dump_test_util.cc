@@ -12,7 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "base/endian.h"
 #include "log/batch_builder.h"
-#include "tools/test_codecs.h"
+#include "log/compression/test_codecs.h"
 #include "tools/varve_dump.h"
 
 namespace varve::dump {
@@ -28,21 +28,10 @@ std::string MakeBatch(const BatchSpec& spec) {
                 absl::StrCat("v", offset, std::string(spec.value_padding, '.')));
   }
   const std::string batch = builder.Build();
-  return spec.codec == Compression::kNone ? batch : CompressBatch(batch, spec.codec);
+  return spec.codec == Compression::kNone ? batch : CompressBatchForTest(batch, spec.codec);
 }
 
 void FixCrc(std::string* batch) { StoreBE32(batch->data() + kCrcPos, ComputeBatchCrc(*batch)); }
-
-std::string CompressBatch(absl::string_view batch, Compression codec) {
-  std::string out(batch.substr(0, kBatchHeaderSize));
-  out += CompressForTest(codec, batch.substr(kBatchHeaderSize));
-  StoreBE32(out.data() + kBatchLengthPos, static_cast<uint32_t>(out.size() - kLogOverhead));
-  const uint16_t attributes = LoadBE16(out.data() + kAttributesPos);
-  StoreBE16(out.data() + kAttributesPos,
-            static_cast<uint16_t>((attributes & ~kCompressionMask) | static_cast<int>(codec)));
-  FixCrc(&out);
-  return out;
-}
 
 std::string SegmentPath(const std::string& dir, int64_t base, absl::string_view extension) {
   return absl::StrCat(dir, "/", absl::StrFormat("%020d", base), extension);

@@ -34,9 +34,7 @@ struct BatchSpec {
 };
 std::string MakeBatch(const BatchSpec& spec);
 
-// Re-encodes the records of an uncompressed batch as one stream compressed with `codec`
-// (tools/test_codecs.h), sets the codec bits and BatchLength, and recomputes the CRC.
-std::string CompressBatch(absl::string_view batch, Compression codec);
+// Compressed batches: CompressBatchForTest (log/compression/test_codecs.h).
 void FixCrc(std::string* batch);
 
 // Writes <dir>/<20-digit base>.log for each segment (its base offset is its first batch's),

@@ -25,15 +25,19 @@ using ::testing::StartsWith;
 
 // Three segments of `batches_per_segment` 5-record batches: offsets from 1000, timestamps
 // 100000 + 10 * base offset + i, so batch b (base 1000 + 5b) holds timestamps
-// 110000 + 50b .. 110000 + 50b + 4.
-std::vector<std::vector<std::string>> Segments(int batches_per_segment, int value_padding = 50) {
+// 110000 + 50b .. 110000 + 50b + 4. `compressed`: batch b uses codec 1 + b % 4.
+std::vector<std::vector<std::string>> Segments(int batches_per_segment, int value_padding = 50,
+                                               bool compressed = false) {
   std::vector<std::vector<std::string>> segments(3);
   int64_t base = 1000;
   for (auto& segment : segments) {
     for (int b = 0; b < batches_per_segment; ++b, base += 5) {
+      const Compression codec =
+          compressed ? static_cast<Compression>(1 + (base - 1000) / 5 % 4) : Compression::kNone;
       segment.push_back(MakeBatch({.base_offset = base,
                                    .count = 5,
                                    .first_timestamp = 100000 + 10 * base,
+                                   .codec = codec,
                                    .value_padding = value_padding}));
     }
   }
@@ -90,6 +94,17 @@ TEST_F(RangeTest, TimeRangeInMillisecondsAndIso8601) {
   DumpResult iso = RunDump({"--records", "--from-time=1970-01-01T00:01:50.252Z",
                             "--to-time=1970-01-01T01:01:50.403+01:00", log_dir()});
   EXPECT_EQ(iso.out, ms.out);
+}
+
+TEST_F(RangeTest, TimeRangeIsExactInsideCompressedBatches) {
+  // As TimeRangeInMillisecondsAndIso8601, with every batch compressed (each codec in turn): the
+  // bounds fall inside batches, and the records printed start and end exactly at them.
+  WriteLogDirectory(log_dir(), Segments(4, /*value_padding=*/50, /*compressed=*/true),
+                    /*index_interval_bytes=*/100);
+  DumpResult r = RunDump({"--records", "--from-time=110252", "--to-time=110403", log_dir()});
+  EXPECT_EQ(r.exit_code, kExitClean) << r.out << r.err;
+  EXPECT_EQ(RecordOffsets(r), Iota(1027, 1043));
+  EXPECT_THAT(r.Lines("baseOffset: 1025 "), ElementsAre(HasSubstr("compression: snappy")));
 }
 
 TEST_F(RangeTest, TimeAndOffsetBoundsCombine) {

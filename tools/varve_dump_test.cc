@@ -15,9 +15,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "log/batch_builder.h"
+#include "log/compression/test_codecs.h"
 #include "log/log.h"
 #include "tools/dump_test_util.h"
-#include "tools/test_codecs.h"
 
 namespace varve::dump {
 namespace {
@@ -372,7 +372,7 @@ TEST_F(VarveDumpTest, CorruptCompressedPayloadIsReported) {
 TEST_F(VarveDumpTest, ZipBombBatchIsReportedNotDecoded) {
   BatchBuilder builder;
   builder.Add(1, "k", std::string(4 << 20, '\0'));  // 4 MiB of zeros: a few hundred bytes in zstd
-  WriteLogDirectory(log_dir(), {{CompressBatch(builder.Build(), Compression::kZstd)}});
+  WriteLogDirectory(log_dir(), {{CompressBatchForTest(builder.Build(), Compression::kZstd)}});
   DumpResult r = RunDump({"--records", log_dir()});
   EXPECT_EQ(r.exit_code, kExitCorrupt);
   EXPECT_THAT(r.Problems(), ElementsAre(AllOf(StartsWith("problem: decompression_limit"),

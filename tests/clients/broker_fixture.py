@@ -26,6 +26,7 @@ import re
 import resource
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -355,6 +356,28 @@ def assert_same(got, want, what="messages"):
                                  f"want {str(w)[:200]}")
     if len(got) != len(want):
         raise AssertionError(f"{what}: got {len(got)}, want {len(want)}")
+
+
+COMPRESSION_IDS = {"none": 0, "gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}
+
+
+def segment_batches(broker, topic, partition=0):
+    """(base offset, record count, compression id) of each RecordBatch in the first segment of
+    a partition on disk: what a client really sent (librdkafka silently sends uncompressed
+    batches when it decides the broker cannot take a codec)."""
+    path = os.path.join(broker.data_dir, f"{topic}-{partition}", "0" * 20 + ".log")
+    with open(path, "rb") as f:
+        data = f.read()
+    batches, pos = [], 0
+    while pos + 61 <= len(data):
+        base, length = struct.unpack_from(">qi", data, pos)
+        if length <= 0:
+            break
+        (attributes,) = struct.unpack_from(">h", data, pos + 21)
+        (count,) = struct.unpack_from(">i", data, pos + 57)
+        batches.append((base, count, attributes & 7))
+        pos += 12 + length
+    return batches
 
 
 # -- running and reporting -------------------------------------------------------------------

@@ -300,7 +300,9 @@ class ConfluentTest(broker_fixture.BrokerTestCase):
 
     def test_create_time_preserved(self):
         # Uncompressed, and compressed (records inside a batch are found exactly, as on Kafka).
-        for codec in ("none", "gzip", "snappy", "lz4", "zstd"):
+        # zstd only: librdkafka 2.0.2 sends gzip, snappy and lz4 uncompressed to a broker whose
+        # Produce versions start above 0 (docs/broker.md); kafka_python_test covers gzip.
+        for codec in ("none", "zstd"):
             with self.subTest(codec=codec):
                 self.check_create_time_preserved(codec)
 
@@ -312,6 +314,9 @@ class ConfluentTest(broker_fixture.BrokerTestCase):
         for ts in stamps:
             p.produce(topic, value=b"%d" % ts, timestamp=ts)
         self.assertEqual(p.flush(TIMEOUT_S), 0)
+        batches = broker_fixture.segment_batches(self.broker, topic)
+        self.assertEqual({b[2] for b in batches}, {broker_fixture.COMPRESSION_IDS[codec]})
+        self.assertLess(len(batches), len(stamps), "every record in its own batch")
         got = consume_all(self.broker.bootstrap, topic, 0, len(stamps))
         self.assertEqual([m.timestamp() for m in got], [(1, ts) for ts in stamps])
         # offsets_for_times: the first offset whose timestamp is at or after the target.

@@ -142,6 +142,28 @@ class KafkaPythonTest(broker_fixture.BrokerTestCase):
         assert_same([(r.offset, r.key, r.value, list(r.headers)) for r in got],
                     [(i, k, v, h) for i, (k, v, h) in enumerate(msgs)])
 
+    def test_offsets_for_times_inside_gzip_batches(self):
+        # ListOffsets by time answers the first record at or after the timestamp even inside a
+        # compressed batch (the broker decompresses it), not the batch's first record.
+        topic = unique_name("kp-ts-gzip")
+        base = 1_600_000_000_000
+        stamps = [base + 10 * i for i in range(50)] + [base + 10_000 + i for i in range(50)]
+        p = self.producer(compression_type="gzip", linger_ms=5000, batch_size=1 << 20)
+        futures = [p.send(topic, value=b"%d-" % i + b"x" * 100, timestamp_ms=ts)
+                   for i, ts in enumerate(stamps)]
+        p.flush(timeout=TIMEOUT_S)
+        self.assertEqual([f.get(timeout=TIMEOUT_S).offset for f in futures], list(range(100)))
+        self.assertEqual(broker_fixture.segment_batches(self.broker, topic),
+                         [(0, 100, broker_fixture.COMPRESSION_IDS["gzip"])])
+        c = self.consumer()
+        tp = TopicPartition(topic, 0)
+        for target, want in ((base - 1, 0), (base + 1, 1), (base + 255, 26), (base + 490, 49),
+                             (base + 491, 50), (base + 10_025, 75), (base + 10_049, 99)):
+            found = c.offsets_for_times({tp: target})[tp]
+            self.assertEqual((found.offset, found.timestamp), (want, stamps[want]),
+                             f"target {target - base:+d}")
+        self.assertIsNone(c.offsets_for_times({tp: base + 10_050})[tp])
+
     def test_consumer_seek_and_end_offsets(self):
         topic = unique_name("kp-seek")
         msgs = messages(300, "seek")

@@ -216,6 +216,48 @@ class KcatTest(broker_fixture.BrokerTestCase):
         later = stamps[-1] + 3_600_000
         self.assertEqual(self.consume(topic, "-o", f"s@{later}"), [])
 
+    def test_offset_by_timestamp_inside_compressed_batches(self):
+        # With compression the broker must decompress to find the first message at or after
+        # the timestamp; the batch's base offset would start the consumer too early. zstd only:
+        # librdkafka 2.0.2 sends gzip, snappy and lz4 uncompressed to a broker whose Produce
+        # versions start above 0 (it checks Produce v0 for them; see docs/broker.md).
+        topic = unique_name("kcat-ts-zstd")
+        # kcat -P cannot set timestamps, so lines are fed a few at a time over ~2 s (kcat may
+        # start reading late): their CreateTimes differ while linger.ms keeps them in one batch
+        # (librdkafka also sends it uncompressed unless compression pays, hence the padding).
+        proc = subprocess.Popen(
+            [KCAT, "-b", self.broker.bootstrap, "-m", "30", "-P", "-t", topic, "-K:",
+             "-X", "compression.codec=zstd", "-X", "linger.ms=4000"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            for i in range(40):
+                proc.stdin.write(f"k{i}:v{i}-{'x' * 200}\n".encode())
+                proc.stdin.flush()
+                if i % 2 == 1:
+                    time.sleep(0.1)
+            _, err = proc.communicate(timeout=RUN_TIMEOUT_S)  # closes stdin: kcat flushes
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        self.assertEqual(proc.returncode, 0, err.decode(errors="replace"))
+        rows = self.consume(topic)
+        self.assertEqual([r[3] for r in rows], list(range(40)))
+        stamps = [r[4] for r in rows]
+        # Targets inside the compressed batches: timestamps above their batch's first one.
+        targets = []
+        for base, count, compression in broker_fixture.segment_batches(self.broker, topic):
+            self.assertEqual(compression, broker_fixture.COMPRESSION_IDS["zstd"])
+            inside = sorted({t for t in stamps[base:base + count] if t > stamps[base]})
+            targets += inside[:2] + inside[-1:]
+        self.assertTrue(targets, f"no batch with distinct timestamps: {stamps}")
+        for ts in targets:
+            want = next(i for i, t in enumerate(stamps) if t >= ts)
+            got = self.consume(topic, "-o", f"s@{ts}")
+            self.assertEqual([r[3] for r in got], list(range(want, 40)), f"s@{ts}")
+            out = self.kcat("-Q", "-t", f"{topic}:0:{ts}").stdout.decode()
+            self.assertIn(f"{topic} [0] offset {want}", out, f"-Q at {ts}")
+
     # -- errors ----------------------------------------------------------------------------
 
     def test_consume_missing_topic_fails_cleanly(self):

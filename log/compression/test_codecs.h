@@ -1,12 +1,14 @@
 #pragma once
 
-// Compressors for tests: they produce the payloads Kafka's clients produce, so the dump tool's
-// decompression (tools/decompress.h) and batch handling can be tested with every codec and
-// framing. Not for production use: they assert instead of returning errors.
+// Compressors for tests: they produce the payloads Kafka's clients produce, so decompression
+// (log/compression/decompress.h), the engine's handling of compressed batches and the dump tool
+// can be tested with every codec and framing. Not for production use: they abort instead of
+// returning errors.
 //
 // Example:
 //   std::string records = ...;  // encoded records, as after a batch's 61-byte header
 //   std::string payload = CompressForTest(Compression::kZstd, records);
+//   std::string batch = CompressBatchForTest(builder.Build(), Compression::kLz4);  // BatchBuilder
 
 #include <cstddef>
 #include <string>
@@ -31,5 +33,14 @@ std::string ZstdForTest(absl::string_view data, bool content_size = false);
 
 // Dispatch: kNone copies; kSnappy is xerial (the Java client's framing).
 std::string CompressForTest(Compression codec, absl::string_view data);
+
+// Re-encodes the records of one whole uncompressed batch as one stream compressed with `codec`
+// (CompressForTest), as a producer sends it: sets the codec bits and BatchLength and recomputes
+// the CRC. Every other field is kept.
+std::string CompressBatchForTest(absl::string_view batch, Compression codec);
+// The same with `payload` as the records section, whatever it holds (raw snappy, garbage, a
+// stream of the wrong records): for tests of what readers do with such batches.
+std::string BatchWithPayloadForTest(absl::string_view batch, Compression codec,
+                                    absl::string_view payload);
 
 }  // namespace varve

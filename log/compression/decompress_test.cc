@@ -1,10 +1,10 @@
-#include "tools/decompress.h"
+#include "log/compression/decompress.h"
 
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "tools/test_codecs.h"
+#include "log/compression/test_codecs.h"
 
 namespace varve {
 namespace {

@@ -22,6 +22,10 @@
 // Every input is untrusted: nothing is read outside `input`, and the output never grows past
 // DecompressLimits::LimitFor(input.size()) bytes, so a hostile payload cannot exhaust memory.
 // Stateless and thread-safe.
+//
+// Users: varve-dump (records of compressed batches) and, through LogOptions::decompress
+// (log/log.h), the broker, whose ListOffsets by time is then exact inside compressed batches.
+// The engine itself (//log) links no codec.
 
 #include <cstddef>
 #include <cstdint>

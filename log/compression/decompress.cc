@@ -1,4 +1,4 @@
-#include "tools/decompress.h"
+#include "log/compression/decompress.h"
 
 #include <lz4frame.h>
 #include <snappy.h>

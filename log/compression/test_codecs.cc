@@ -1,4 +1,4 @@
-#include "tools/test_codecs.h"
+#include "log/compression/test_codecs.h"
 
 #include <lz4frame.h>
 #include <snappy.h>
@@ -102,6 +102,25 @@ std::string CompressForTest(Compression codec, absl::string_view data) {
       return ZstdForTest(data);
   }
   std::abort();
+}
+
+std::string CompressBatchForTest(absl::string_view batch, Compression codec) {
+  Check(batch.size() >= static_cast<size_t>(kBatchHeaderSize));
+  return BatchWithPayloadForTest(batch, codec,
+                                 CompressForTest(codec, batch.substr(kBatchHeaderSize)));
+}
+
+std::string BatchWithPayloadForTest(absl::string_view batch, Compression codec,
+                                    absl::string_view payload) {
+  Check(batch.size() >= static_cast<size_t>(kBatchHeaderSize));
+  std::string out(batch.substr(0, kBatchHeaderSize));
+  out.append(payload.data(), payload.size());
+  StoreBE32(out.data() + kBatchLengthPos, static_cast<uint32_t>(out.size() - kLogOverhead));
+  const uint16_t attributes = LoadBE16(out.data() + kAttributesPos);
+  StoreBE16(out.data() + kAttributesPos,
+            static_cast<uint16_t>((attributes & ~kCompressionMask) | static_cast<int>(codec)));
+  StoreBE32(out.data() + kCrcPos, ComputeBatchCrc(out));
+  return out;
 }
 
 }  // namespace varve
