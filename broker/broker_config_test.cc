@@ -43,11 +43,42 @@ TEST(BrokerConfigTest, ConnectionLimitKeys) {
   EXPECT_EQ(c->max_connections_per_ip, 50);
   auto zero = FromText("connections.max.idle.ms=0\n");
   ASSERT_FALSE(zero.ok());
-  EXPECT_NE(zero.status().message().find("connections.max.idle.ms"), absl::string_view::npos)
+  EXPECT_NE(zero.status().message().find("server.properties:1: connections.max.idle.ms=\"0\""),
+            absl::string_view::npos)
       << zero.status();
-  EXPECT_FALSE(FromText("connections.max.idle.ms=-2\n").ok());
-  EXPECT_FALSE(FromText("max.connections=-1\n").ok());
-  EXPECT_FALSE(FromText("max.connections.per.ip=lots\n").ok());
+  EXPECT_NE(zero.status().message().find("use -1"), absl::string_view::npos) << zero.status();
+  auto below = FromText("# caps\nconnections.max.idle.ms=-2\n");
+  ASSERT_FALSE(below.ok());
+  EXPECT_NE(below.status().message().find("server.properties:2: connections.max.idle.ms=\"-2\""),
+            absl::string_view::npos)
+      << below.status();
+  auto negative = FromText("max.connections=-1\n");
+  ASSERT_FALSE(negative.ok());
+  EXPECT_NE(negative.status().message().find("max.connections=\"-1\": out of range"),
+            absl::string_view::npos)
+      << negative.status();
+  auto words = FromText("max.connections.per.ip=lots\n");
+  ASSERT_FALSE(words.ok());
+  EXPECT_NE(words.status().message().find("max.connections.per.ip=\"lots\": not an integer"),
+            absl::string_view::npos)
+      << words.status();
+  EXPECT_FALSE(FromText("max.connections=2147483648\n").ok());  // Kafka's is an int
+  EXPECT_TRUE(FromText("connections.max.idle.ms=9223372036854775807\n").ok());
+  // Overrides apply after the file and are named in errors too.
+  auto props = ParseProperties("max.connections=10\n", "server.properties");
+  ASSERT_TRUE(props.ok());
+  props->push_back(*ParseOverride("max.connections=20"));
+  props->push_back(*ParseOverride("connections.max.idle.ms=1000"));
+  auto overridden = BrokerConfig::FromProperties(*props);
+  ASSERT_TRUE(overridden.ok()) << overridden.status();
+  EXPECT_EQ(overridden->max_connections, 20);
+  EXPECT_EQ(overridden->connections_max_idle_ms, 1000);
+  props->push_back(*ParseOverride("max.connections.per.ip=-5"));
+  auto bad_override = BrokerConfig::FromProperties(*props);
+  ASSERT_FALSE(bad_override.ok());
+  EXPECT_NE(bad_override.status().message().find("--override max.connections.per.ip"),
+            absl::string_view::npos)
+      << bad_override.status();
 }
 
 TEST(BrokerConfigTest, ProducerExpiryAndOffsetsTopicKeys) {

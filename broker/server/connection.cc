@@ -91,7 +91,7 @@ bool Connection::IdleLongerThan(int64_t now_ns, int64_t idle_ns) const {
 void Connection::Open() {
   assert(!opened_);
   opened_ = true;
-  last_activity_ns_ = SteadyNowNs();
+  last_activity_ns_ = context_->idle_clock_ns();
   context_->counters->connections_accepted.fetch_add(1, std::memory_order_relaxed);
   context_->open[info_.id] = shared_from_this();
   interest_ = EPOLLIN | EPOLLRDHUP;
@@ -154,7 +154,7 @@ void Connection::ReadAvailable() {
     for (int i = 0; i < iov_count; ++i) want += iov[i].iov_len;
     ssize_t n = ::readv(fd_, iov, iov_count);
     if (n > 0) {
-      last_activity_ns_ = SteadyNowNs();
+      last_activity_ns_ = context_->idle_clock_ns();
       context_->counters->bytes_received.fetch_add(n, std::memory_order_relaxed);
       size_t into_direct = std::min(static_cast<size_t>(n), direct_want);
       if (direct_want > 0) reader_.CommitDirect(into_direct);
@@ -271,9 +271,12 @@ void Connection::Flush() {
     write_waiting_ = false;
     return;
   }
+  // Read before writing: once the peer holds the bytes, the activity is already recorded, so a
+  // test's manual clock moved after the peer reads cannot date it later.
+  const int64_t now_ns = context_->idle_clock_ns();
   OutputQueue::WriteResult result = output_.WriteTo(fd_, kWriteBudgetBytes);
   if (result.bytes_written > 0) {
-    last_activity_ns_ = SteadyNowNs();
+    last_activity_ns_ = now_ns;
     context_->counters->bytes_sent.fetch_add(result.bytes_written, std::memory_order_relaxed);
     AddQueuedBytes(-result.bytes_written);
   }

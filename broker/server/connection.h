@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -74,6 +75,8 @@ struct LoopContext {
   std::unordered_map<uint64_t, std::shared_ptr<Connection>> open;  // loop thread only
   std::vector<char> read_buffer = std::vector<char>(64 << 10);     // shared scratch
   std::shared_ptr<ConnectionAdmission> admission;  // shared by every loop of the server
+  // Steady-clock nanoseconds that idleness is measured in (ServerOptions::idle_clock_ns); set.
+  std::function<int64_t()> idle_clock_ns;
 };
 
 class Connection final : public EventLoop::FdHandler,
@@ -92,14 +95,14 @@ class Connection final : public EventLoop::FdHandler,
   void Complete(uint64_t sequence, ResponseSlot::Kind kind, ResponsePayload payload,
                 std::string reason);
   // Closes the socket, drops queued responses, calls OnDisconnect. Idempotent. Logged when
-  // `log` (protocol violations, handler decisions, unexpected errors).
+  // `log` (protocol violations, handler decisions, idle timeouts, unexpected errors).
   void Close(absl::string_view reason, bool log);
 
   void OnFdEvents(uint32_t events) override;
 
   const ConnectionInfo& info() const { return info_; }
   // Open, with no request in flight or response waiting, and no byte read or written for more
-  // than `idle_ns` before `now_ns` (steady clock).
+  // than `idle_ns` before `now_ns` (LoopContext::idle_clock_ns).
   bool IdleLongerThan(int64_t now_ns, int64_t idle_ns) const;
   const std::shared_ptr<EventLoop>& loop() const { return loop_; }
 
@@ -138,7 +141,7 @@ class Connection final : public EventLoop::FdHandler,
   // Counted there until closed (shared: a connection may outlive the server).
   const std::shared_ptr<ConnectionAdmission> admission_;
   bool admitted_ = true;
-  int64_t last_activity_ns_ = 0;  // steady clock: opened, or the last byte read or written
+  int64_t last_activity_ns_ = 0;  // idle clock: opened, or the last byte read or written
 };
 
 }  // namespace varve::server

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "base/status_macros.h"
 #include "broker/server/acceptor.h"
 #include "broker/server/connection.h"
@@ -18,6 +19,15 @@
 #include "broker/server/server_log.h"
 
 namespace varve::server {
+namespace {
+
+int64_t SteadyNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
                                                       RequestHandler* handler) {
@@ -50,6 +60,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   for (int i = 0; i < options.num_loops; ++i) {
     auto context = std::make_unique<LoopContext>();
     context->admission = server->admission_;
+    context->idle_clock_ns = options.idle_clock_ns ? options.idle_clock_ns : SteadyNowNs;
     ASSIGN_OR_RETURN(context->loop, EventLoop::Create(absl::StrCat("varve-net-", i)));
     context->handler = handler;
     context->counters = &server->counters_;
@@ -75,23 +86,23 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
 void Server::ScheduleIdleSweep() {
   const int64_t idle_ms = options_.connections_max_idle_ms;
   const int64_t period_ms = std::clamp<int64_t>(idle_ms / 4, 1, 1000);
-  timers_.Schedule(absl::Milliseconds(period_ms), [this, idle_ms] {
+  // Saturates: connections.max.idle.ms may be as large as an int64 holds.
+  const int64_t idle_ns = absl::ToInt64Nanoseconds(absl::Milliseconds(idle_ms));
+  timers_.Schedule(absl::Milliseconds(period_ms), [this, idle_ms, idle_ns] {
     for (auto& context : loops_) {
       LoopContext* raw = context.get();
-      raw->loop->Post([raw, idle_ms] {
-        const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                std::chrono::steady_clock::now().time_since_epoch())
-                                .count();
+      raw->loop->Post([raw, idle_ms, idle_ns] {
+        const int64_t now = raw->idle_clock_ns();
         // Close() erases from the map: collect first.
         std::vector<std::shared_ptr<Connection>> idle;
         for (auto& [id, connection] : raw->open) {
-          if (connection->IdleLongerThan(now, idle_ms * 1'000'000)) idle.push_back(connection);
+          if (connection->IdleLongerThan(now, idle_ns)) idle.push_back(connection);
         }
         for (auto& connection : idle) {
           raw->counters->connections_closed_idle.fetch_add(1, std::memory_order_relaxed);
           connection->Close(
               absl::StrCat("idle for more than ", idle_ms, " ms (connections.max.idle.ms)"),
-              /*log=*/false);
+              /*log=*/true);
         }
       });
     }
@@ -109,9 +120,7 @@ void Server::OnAccept(int fd, std::string peer) {
   if (!admission_->TryAdmit(PeerAddress(peer), &why)) {
     counters_.connections_rejected.fetch_add(1, std::memory_order_relaxed);  // before the peer
     ::close(fd);                                                             // can see it
-    const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                            std::chrono::steady_clock::now().time_since_epoch())
-                            .count();
+    const int64_t now = SteadyNowNs();
     if (now - last_rejection_log_ns_ >= 1'000'000'000) {  // at most one line a second
       last_rejection_log_ns_ = now;
       LogServerEvent("connection_rejected",

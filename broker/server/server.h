@@ -35,6 +35,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -58,8 +59,12 @@ struct ServerOptions {
   int max_in_flight_per_connection = 64;
   int64_t max_queued_response_bytes = 64 << 20;  // per connection; soft, see above
   // connections.max.idle.ms: a connection with nothing in flight and no byte read or written
-  // for longer is closed (checked every idle/4, at most every second); <= 0 disables.
+  // for longer is closed (checked every idle/4, at most every second; logged with the peer and
+  // counted in ServerStats::connections_closed_idle); <= 0 disables.
   int64_t connections_max_idle_ms = 600000;
+  // The clock idleness is measured in: monotonic nanoseconds, called on the loop threads. Empty
+  // means the steady clock; tests substitute a manual one (the checks still run in real time).
+  std::function<int64_t()> idle_clock_ns;
   // max.connections, max.connections.per.ip: a connection accepted beyond either is closed at
   // once (counted in ServerStats::connections_rejected, logged at most once a second).
   int max_connections = std::numeric_limits<int>::max();
